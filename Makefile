@@ -31,7 +31,7 @@ data: setup
 	$(BIN)/neuroplastic data fetch all
 
 run: data
-	$(BIN)/neuroplastic streams show permuted --set n_tasks=5
+	$(BIN)/neuroplastic run
 
 test: data
 	$(BIN)/python -m pytest -q

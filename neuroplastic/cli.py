@@ -58,6 +58,106 @@ def _cmd_streams_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fmt(v: dict | None, digits: int = 1) -> str:
+    if v is None or v.get("mean") is None:
+        return "-"
+    if v.get("ci_low") is None:
+        return f"{v['mean']:.{digits}f}"
+    return f"{v['mean']:.{digits}f}±{(v['ci_high'] - v['ci_low']) / 2:.{digits}f}"
+
+
+TABLE_METRICS = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "wall_s", "samples_per_s")
+
+
+def _print_table(rows: list[dict]) -> None:
+    heads = ["stream", "method", "seeds", *TABLE_METRICS]
+    body = [[r["stream"], r["method"], str(len(r["seeds"])),
+             *[_fmt(r[m], 0 if m == "samples_per_s" else 1) for m in TABLE_METRICS]] for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(heads)]
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
+    for b in body:
+        print("  ".join(c.ljust(w) for c, w in zip(b, widths)))
+    print("mean ± half-width of the 95% t-interval over seeds; accuracies in %, bwt/forgetting in points")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .run import Store, run, summarize
+
+    t = time.perf_counter()
+    report = run(args.grid, out=args.out, backend=args.backend, workers=args.workers, address=args.address,
+                 sets=parse_sets(args.set), streams=args.stream, methods=args.method, seeds=args.seeds,
+                 quick=args.quick, device=args.device, command=" ".join(["neuroplastic", *sys.argv[1:]]))
+    print(f"{report.cells} cells: {report.skipped} already in {report.out}, {len(report.finished)} ran, "
+          f"{len(report.failed)} failed ({time.perf_counter() - t:.1f} s)")
+    for cell, why in report.failed:
+        s, m = cell.labels
+        print(f"FAILED {s}/{m} seed {cell.seed}: {why}", file=sys.stderr)
+    with Store(args.out) as store:
+        _print_table(summarize(store.results()))
+    if report.failed:
+        print("rerun the same command to retry the failed cells (finished ones are kept)", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _open_store(path: str):
+    from pathlib import Path
+
+    from .run import Store
+
+    if not Path(path).is_file():
+        raise ConfigError(f"{path} does not exist; run `neuroplastic run --out {path}` first.")
+    return Store(path)
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    import json
+
+    from .run import summarize
+
+    with _open_store(args.db) as store:
+        rows = summarize(store.results())
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        _print_table(rows)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import csv
+
+    from .metrics import METRICS
+    from .run import result_metrics
+
+    with _open_store(args.db) as store:
+        results = store.results()
+    with open(args.csv, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "stream", "method", "seed", *METRICS])
+        for r in results:
+            m = result_metrics(r)
+            w.writerow([r.key, r.cell.get("stream_label") or r.cell["stream"],
+                        r.cell.get("method_label") or r.cell["method"], r.cell["seed"], *(m[k] for k in METRICS)])
+    print(f"wrote {len(results)} rows to {args.csv}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from . import methods, metrics, streams
+    from ._registry import keyword_names
+
+    if args.what == "metrics":
+        for name, (desc, higher) in metrics.METRICS.items():
+            print(f"{name:14s} {desc} ({'higher' if higher else 'lower'} is better)")
+        return 0
+    registry = methods.METHODS if args.what == "methods" else streams.STREAMS
+    for name, obj in registry.items():
+        doc = (sys.modules[obj.__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"{name:14s} {doc}")
+        print(f"{'':14s} keywords: {', '.join(k for k in keyword_names(obj)) or '(none)'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neuroplastic", description=__doc__)
     p.add_argument("--version", action="version", version=f"neuroplastic {__version__}")
@@ -76,6 +176,35 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--set", action="append", metavar="KEY=VALUE", help="stream keyword, e.g. n_tasks=3")
     show.add_argument("--png", metavar="FILE", help="save a grid of samples per experience")
     show.set_defaults(func=_cmd_streams_show)
+    r = sub.add_parser("run", help="run a grid (default: the built-in comparison) into a results database")
+    r.add_argument("grid", nargs="?", help="grid TOML file (default: the built-in comparison)")
+    r.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    r.add_argument("--method", action="append", help="only this method (repeatable)")
+    r.add_argument("--seeds", type=int, help="number of seeds")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override, e.g. train.epochs=2, methods.ewc.lam=100, streams.split.dataset=fashion_mnist")
+    r.add_argument("--quick", action="store_true", help="a one-minute subset: small experiences, one seed")
+    r.add_argument("--backend", default="local", choices=["local", "ray"])
+    r.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    r.add_argument("--workers", type=int, default=0,
+                   help="local backend: worker processes (default 0 = one per core; 1 = in this process)")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (CUDA when present)")
+    r.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
+    r.set_defaults(func=_cmd_run)
+
+    res = sub.add_parser("results", help="table of metrics with 95%% confidence intervals")
+    res.add_argument("db")
+    res.add_argument("--json", action="store_true", help="one JSON row per stream x method")
+    res.set_defaults(func=_cmd_results)
+
+    ex = sub.add_parser("export", help="one CSV row per cell")
+    ex.add_argument("db")
+    ex.add_argument("--csv", required=True, metavar="FILE")
+    ex.set_defaults(func=_cmd_export)
+
+    ls = sub.add_parser("list", help="list methods, streams or metrics")
+    ls.add_argument("what", choices=["methods", "streams", "metrics"])
+    ls.set_defaults(func=_cmd_list)
     return p
 
 
@@ -84,12 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from .data import DataError
+    from .run.store import StoreError
 
     try:
         return args.func(args)
-    except (ConfigError, DataError) as e:
+    except (ConfigError, DataError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are stored; rerun the same command to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

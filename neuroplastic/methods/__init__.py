@@ -1,0 +1,28 @@
+"""Methods: continual-learning (and later plasticity, TTA) algorithms behind one contract."""
+from __future__ import annotations
+
+from .._registry import check_kwargs, check_name
+from ._method import Method
+from .agem import AGEM
+from .derpp import DERpp
+from .er import ER
+from .ewc import EWC
+from .finetune import Finetune
+from .joint import Joint
+from .lwf import LwF
+from .si import SI
+
+METHODS: dict[str, type[Method]] = {
+    "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
+    "lwf": LwF, "derpp": DERpp,
+}
+
+
+def make(name: str, **kwargs) -> Method:
+    """Build method ``name``; unknown keywords fail with the valid list."""
+    cls = METHODS[check_name(name, METHODS, "method")]
+    check_kwargs(cls, kwargs, f"method {name!r}")
+    return cls(**kwargs)
+
+
+__all__ = ["METHODS", "Method", "make", *[c.__name__ for c in METHODS.values()]]

@@ -1,0 +1,37 @@
+"""Metrics: pure functions over accuracy matrices, evaluation curves and activations."""
+from __future__ import annotations
+
+from .continual import (average_accuracy, average_incremental_accuracy, backward_transfer,
+                        forgetting, forward_transfer, learning_curve_area, min_acc, wc_acc,
+                        windowed_forgetting, windowed_plasticity)
+from .plasticity import dormant_ratio, effective_rank, fraction_active, relative_weight_change
+from .stats import mean_ci
+
+# name -> (description, higher is better); computed from a Result by neuroplastic.run.summary
+METRICS = {
+    "acc": ("final average accuracy (%)", True),
+    "bwt": ("backward transfer (points)", True),
+    "fwt": ("forward transfer (points)", True),
+    "forgetting": ("average forgetting (points)", False),
+    "aia": ("average incremental accuracy (%)", True),
+    "min_acc": ("average min-ACC over previous experiences (%)", True),
+    "wc_acc": ("worst-case accuracy WC-ACC (%)", True),
+    "wf10": ("windowed forgetting, w = 10 evaluations (points)", False),
+    "wp10": ("windowed plasticity, w = 10 evaluations (points)", True),
+    "lca10": ("learning-curve area, beta = 10 evaluations (%)", True),
+    "fau": ("fraction of active units at the end (%)", True),
+    "dormant": ("dormant-unit ratio at the end (%)", False),
+    "eff_rank": ("effective rank of the final features", True),
+    "weight_change": ("relative weight change ||W - W0|| / ||W0||", False),
+    "wall_s": ("wall time of the cell (s)", False),
+    "samples_per_s": ("training samples per second", True),
+    "peak_mem_mb": ("peak memory (MB)", False),
+    "params": ("parameter count", False),
+}
+
+__all__ = [
+    "METRICS", "average_accuracy", "average_incremental_accuracy", "backward_transfer",
+    "dormant_ratio", "effective_rank", "forgetting", "forward_transfer", "fraction_active",
+    "learning_curve_area", "mean_ci", "min_acc", "relative_weight_change", "wc_acc",
+    "windowed_forgetting", "windowed_plasticity",
+]

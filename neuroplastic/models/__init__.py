@@ -1,0 +1,23 @@
+"""Models for the harness: ``mlp`` and ``cnn``, single-head or multi-head (task-incremental).
+
+Every model is ``model(x, task=None) -> logits`` over all classes of the stream and has
+``features(x)`` (the input of the head) for plasticity figures.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .._registry import check_kwargs, check_name
+from .cnn import CNN
+from .mlp import MLP
+
+MODELS = {"mlp": MLP, "cnn": CNN}
+
+
+def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) -> nn.Module:
+    cls = MODELS[check_name(name, MODELS, "model")]
+    check_kwargs(cls, kwargs, f"model {name!r}")
+    return cls(in_shape=tuple(in_shape), n_classes=n_classes, task_classes=task_classes, **kwargs)
+
+
+__all__ = ["CNN", "MLP", "MODELS", "make"]

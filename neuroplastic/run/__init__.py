@@ -1,0 +1,14 @@
+"""Running grids: cells, the SQLite store, local and Ray backends, summaries.
+
+``neuroplastic.run(...)`` (the function) is :func:`neuroplastic.run.driver.run`.
+"""
+from __future__ import annotations
+
+from .cell import Cell, Diverged, Result, run_cell
+from .driver import RunReport, run
+from .grid import build_cells, load_grid
+from .store import Store
+from .summary import result_metrics, summarize
+
+__all__ = ["Cell", "Diverged", "Result", "RunReport", "Store", "build_cells", "load_grid",
+           "result_metrics", "run", "run_cell", "summarize"]

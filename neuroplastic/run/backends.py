@@ -1,0 +1,87 @@
+"""Where cells run. Each backend yields ``(cell, result_or_exception)`` as cells finish; only the
+driver (the caller) writes results.
+
+* ``local``: in-process (``workers=1``) or a pool of ``workers`` spawned processes, each with
+  ``cores // workers`` intra-op threads and ``OMP_WAIT_POLICY=PASSIVE`` (busy-waiting OpenMP
+  threads make small ops ~100x slower when the other core is busy).
+* ``ray``: one remote task per cell on a Ray cluster (``address``) or a local Ray instance.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing as mp
+import os
+from typing import Callable, Iterator
+
+from .cell import Cell, Result, run_cell
+
+log = logging.getLogger(__name__)
+Outcome = tuple[Cell, "Result | BaseException"]
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _run_quietly(cell: Cell) -> Result:
+    return run_cell(cell)
+
+
+def local(cells: list[Cell], *, workers: int = 1, progress: Callable | None = None) -> Iterator[Outcome]:
+    if workers <= 1:
+        for cell in cells:
+            try:
+                yield cell, run_cell(cell, progress)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:   # noqa: BLE001 - one failed cell must not lose the others
+                yield cell, e
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    ctx = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_quietly, c): c for c in cells}
+        try:
+            for fut in cf.as_completed(futures):
+                cell = futures[fut]
+                try:
+                    yield cell, fut.result()
+                except Exception as e:   # noqa: BLE001
+                    yield cell, e
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def ray(cells: list[Cell], *, address: str | None = None, num_cpus: int | None = None) -> Iterator[Outcome]:
+    try:
+        import ray as _ray
+    except ImportError as e:
+        raise RuntimeError("the ray backend needs Ray: pip install 'neuroplastic[ray]'") from e
+    started = False
+    if not _ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
+        _ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        started = True
+    try:
+        remote = _ray.remote(num_cpus=1)(_run_quietly)
+        pending = {remote.remote(c): c for c in cells}
+        while pending:
+            done, _ = _ray.wait(list(pending), num_returns=1)
+            ref = done[0]
+            cell = pending.pop(ref)
+            try:
+                yield cell, _ray.get(ref)
+            except _ray.exceptions.RayTaskError as e:
+                yield cell, e.as_instanceof_cause() if hasattr(e, "as_instanceof_cause") else e
+    finally:
+        if started:
+            _ray.shutdown()
+
+
+BACKENDS = {"local": local, "ray": ray}

@@ -1,0 +1,280 @@
+"""One cell of a grid: (stream, method, model, training config, seed) -> Result.
+
+``run_cell`` is the only place that seeds global RNGs. Data stay in memory as tensors on the
+run's device; batches are index slices. After each experience every experience is evaluated
+(the accuracy matrix R); every ``eval_every`` steps a fixed subset of each seen experience is
+evaluated (curves for the stability gap).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import random
+import resource
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import methods, models, streams
+from ..metrics import plasticity
+from ..streams import Experience, as_float
+
+log = logging.getLogger(__name__)
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything that determines a result. ``key`` hashes its canonical JSON."""
+
+    stream: str                    # registered stream name
+    stream_kwargs: dict
+    method: str                    # registered method name
+    method_kwargs: dict
+    model: str
+    model_kwargs: dict
+    train: dict
+    seed: int
+    device: str = "auto"
+    stream_label: str = ""         # the grid's table name (defaults to the stream name)
+    method_label: str = ""
+
+    def config(self) -> dict:
+        return asdict(self)
+
+    @property
+    def key(self) -> str:
+        canon = json.dumps(self.config(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canon.encode()).hexdigest()[:20]
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return self.stream_label or self.stream, self.method_label or self.method
+
+
+@dataclass
+class Result:
+    key: str
+    cell: dict
+    R: list                        # R[i][j]: accuracy on j after training i
+    b: list                        # accuracy of the initial model on each experience
+    curves: dict                   # steps, acc (S x T, NaN = unseen), starts, boundaries
+    costs: dict
+    plasticity: dict
+    env: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Strict JSON (NaN stored as null), readable by SQLite's json functions too."""
+        return json.dumps(_nan_to_none(asdict(self)), default=_json_default, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Result":
+        return cls(**json.loads(text))
+
+
+def _nan_to_none(o):
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_nan_to_none(v) for v in o]
+    return o
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, torch.Tensor):
+        return o.tolist()
+    raise TypeError(f"cannot store {type(o).__name__} in a result")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device={device!r} but CUDA is not available here; use --device cpu or auto.")
+    return torch.device(device)
+
+
+def environment(device: torch.device) -> dict:
+    import neuroplastic
+
+    env = {
+        "neuroplastic": neuroplastic.__version__, "torch": torch.__version__, "numpy": np.__version__,
+        "python": platform.python_version(), "platform": platform.platform(), "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "threads": torch.get_num_threads(),
+    }
+    try:
+        root = Path(neuroplastic.__file__).resolve().parent.parent
+        env["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                           text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        env["git_commit"] = None
+    return env
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _to_device(exp: Experience, device: torch.device) -> Experience:
+    mv = lambda pair: tuple(t.to(device) for t in pair)  # noqa: E731
+    return Experience(exp.index, mv(exp.train), mv(exp.test), exp.classes, exp.task, exp.meta)
+
+
+@torch.no_grad()
+def accuracy(method, x: torch.Tensor, y: torch.Tensor, task, batch_size: int = 2000) -> float:
+    if len(y) == 0:
+        return float("nan")
+    correct = 0
+    for i in range(0, len(y), batch_size):
+        pred = method.predict(as_float(x[i:i + batch_size]), task).argmax(1)
+        correct += int((pred == y[i:i + batch_size]).sum())
+    return correct / len(y)
+
+
+def make_optimizer(params, train: dict) -> torch.optim.Optimizer:
+    name = train["optimizer"]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=train["lr"], momentum=train["momentum"],
+                               weight_decay=train["weight_decay"])
+    if name == "adam":
+        return torch.optim.Adam(params, lr=train["lr"], weight_decay=train["weight_decay"])
+    raise ValueError(f"optimizer {name!r} is unknown: use 'sgd' or 'adam'.")
+
+
+def _hidden_activations(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    acts: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.flatten(1)))
+             for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return acts
+
+
+@torch.no_grad()
+def plasticity_figures(model, x, w0: dict) -> dict:
+    model.eval()
+    acts = _hidden_activations(model, x)
+    feats = model.features(x)
+    weights = {n: p for n, p in model.named_parameters() if p.dim() > 1}
+    change = [plasticity.relative_weight_change(p, w0[n]) for n, p in weights.items()]
+    return {
+        "fau": float(np.mean([plasticity.fraction_active(a) for a in acts])) if acts else float("nan"),
+        "dormant": float(np.mean([plasticity.dormant_ratio(a) for a in acts])) if acts else float("nan"),
+        "eff_rank": plasticity.effective_rank(feats.cpu()),
+        "weight_change": float(np.mean(change)),
+    }
+
+
+def run_cell(cell: Cell, progress=None) -> Result:
+    """Train and evaluate one cell. ``progress(done_steps)`` is called after each experience."""
+    t_start = time.perf_counter()
+    seed_everything(cell.seed)
+    device = resolve_device(cell.device)
+    tr = cell.train
+    stream_kwargs = {"seed": cell.seed, **cell.stream_kwargs}
+    stream = [_to_device(e, device) for e in streams.make(cell.stream, **stream_kwargs)]
+    if not stream:
+        raise ValueError(f"stream {cell.stream!r} produced no experiences")
+    in_shape = tuple(stream[0].test[0].shape[1:])
+    n_classes = max(max(e.classes) for e in stream) + 1
+    task_ids = sorted({e.task for e in stream if e.task is not None})
+    task_classes = None
+    if task_ids:
+        by_task = {e.task: e.classes for e in stream if e.task is not None}
+        task_classes = [by_task[t] for t in range(max(task_ids) + 1)]
+    model = models.make(cell.model, in_shape=in_shape, n_classes=n_classes, task_classes=task_classes,
+                        **cell.model_kwargs).to(device)
+    w0 = {n: p.detach().clone() for n, p in model.named_parameters() if p.dim() > 1}
+    method_kwargs = dict(cell.method_kwargs)
+    if "seed" in methods.METHODS[cell.method].param_names():
+        method_kwargs.setdefault("seed", cell.seed)
+    method = methods.make(cell.method, **method_kwargs)
+    method.setup(model, make_optimizer(model.parameters(), tr))
+
+    T = len(stream)
+    g = torch.Generator().manual_seed(cell.seed)
+    sub = [(e.test[0][: tr["eval_subset"]], e.test[1][: tr["eval_subset"]]) for e in stream]
+    b = [accuracy(method, e.test[0], e.test[1], e.task) for e in stream]
+    R: list[list[float]] = []
+    steps: list[int] = []
+    curve: list[list[float]] = []
+    starts: list[int] = []
+    boundaries: list[int] = []
+    step, n_seen, train_time = 0, 0, 0.0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def evaluate_curve(upto: int) -> None:
+        if tr["eval_every"] <= 0:
+            return
+        row = [accuracy(method, sub[j][0], sub[j][1], stream[j].task) if j <= upto else float("nan")
+               for j in range(T)]
+        steps.append(step)
+        curve.append(row)
+
+    for i, exp in enumerate(stream):
+        method.begin(exp)
+        starts.append(len(curve))
+        evaluate_curve(i)
+        t0 = time.perf_counter()
+        for x, y in method.batches(exp, batch_size=tr["batch_size"], epochs=tr["epochs"], generator=g):
+            loss = method.observe(x, y)
+            step += 1
+            n_seen += len(y)
+            if not math.isfinite(float(loss)):
+                raise Diverged(
+                    f"{cell.method} on {cell.stream} (seed {cell.seed}) diverged at experience {i}, step "
+                    f"{step}: loss = {float(loss)}. Lower train.lr (now {tr['lr']}) or the method's "
+                    f"regularisation strength, e.g. --set train.lr={tr['lr'] / 10:g}."
+                )
+            if tr["eval_every"] > 0 and step % tr["eval_every"] == 0:
+                train_time += time.perf_counter() - t0
+                evaluate_curve(i)
+                t0 = time.perf_counter()
+        train_time += time.perf_counter() - t0
+        method.end(exp)
+        boundaries.append(len(curve))
+        evaluate_curve(i)
+        R.append([accuracy(method, e.test[0], e.test[1], e.task) for e in stream])
+        if progress is not None:
+            progress(i + 1, T)
+
+    probe = as_float(stream[-1].test[0][:1000])
+    figures = plasticity_figures(model, probe, w0)
+    if device.type == "cuda":
+        peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+    costs = {
+        "wall_s": time.perf_counter() - t_start, "train_s": train_time,
+        "samples_per_s": n_seen / train_time if train_time > 0 else float("nan"),
+        "train_samples": n_seen, "steps": step, "peak_mem_mb": peak_mb,
+        "peak_mem_kind": "cuda max allocated" if device.type == "cuda" else "process peak RSS",
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+    curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}
+    env = environment(device)
+    env["pid"] = os.getpid()
+    return Result(cell.key, cell.config(), R, b, curves, costs, figures, env)

@@ -1,0 +1,237 @@
+"""Grid configs: TOML (or a dict) -> validated list of Cells, before any job starts.
+
+```toml
+seeds = 3                  # or a list: [0, 1, 2]
+device = "auto"            # auto | cpu | cuda
+
+[train]                    # defaults: DEFAULT_TRAIN
+epochs = 1
+lr = 0.01
+
+[model]
+name = "mlp"
+widths = [400, 400]
+
+[streams.split]            # table name = label; `stream = "..."` picks another registered stream
+n_tasks = 5
+[streams.split.train]      # optional per-stream overrides of [train] (and [streams.X.model])
+epochs = 2
+
+[methods.ewc]
+lam = 100
+[methods.ewc_online]       # a second configuration of the same method
+method = "ewc"
+mode = "online"
+```
+
+``--set key=value`` overrides any value: ``train.epochs=2``, ``streams.split.dataset=fashion_mnist``,
+``methods.ewc.lam=10``, ``seeds=1``. Unknown keys fail with the valid ones and a did-you-mean.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import methods, models, streams
+from .._registry import ConfigError, check_name, did_you_mean, keyword_names
+from .cell import Cell
+
+DEFAULT_TRAIN = {
+    "epochs": 1,            # passes over each experience's training data
+    "batch_size": 128,
+    "optimizer": "sgd",     # sgd | adam
+    "lr": 0.01,
+    "momentum": 0.9,        # sgd only
+    "weight_decay": 0.0,
+    "eval_every": 50,       # steps between continual evaluations (0: off)
+    "eval_subset": 200,     # test samples per experience in continual evaluations
+}
+DEFAULT_MODEL = {"name": "mlp", "widths": [400, 400]}
+TOP_KEYS = ("description", "seeds", "device", "train", "model", "streams", "methods")
+QUICK = {"n_train": 6000, "n_test": 1000}
+
+
+def default_grid_path() -> Path:
+    return Path(str(resources.files("neuroplastic") / "recipes" / "default.toml"))
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"grid file {path} does not exist.")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+
+
+def apply_sets(grid: dict, sets: dict[str, Any]) -> dict:
+    """Apply ``--set`` overrides (dotted keys) to a copy of ``grid``."""
+    grid = copy.deepcopy(grid)
+    for dotted, value in sets.items():
+        parts = dotted.split(".")
+        if parts[0] not in TOP_KEYS:
+            raise ConfigError(f"--set {dotted}: unknown top-level key {parts[0]!r}."
+                              f"{did_you_mean(parts[0], TOP_KEYS)} Valid: {', '.join(TOP_KEYS)}.")
+        if parts[0] in ("streams", "methods"):
+            if len(parts) < 3:
+                raise ConfigError(f"--set {dotted}: expected {parts[0]}.NAME.KEY=VALUE.")
+            table = grid.setdefault(parts[0], {})
+            if parts[1] not in table:
+                raise ConfigError(
+                    f"--set {dotted}: {parts[0][:-1]} {parts[1]!r} is not in this grid"
+                    f"{did_you_mean(parts[1], table)} (it has: {', '.join(table) or 'none'}); "
+                    f"add it with --{parts[0][:-1]} {parts[1]} or in the grid file.")
+        node = grid
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {dotted}: {p!r} is a value, not a table.")
+        node[parts[-1]] = value
+    return grid
+
+
+def _check_type(fn, key: str, value, where: str) -> None:
+    """Compare a value with the type of the parameter's default (annotations are strings here)."""
+    param = inspect.signature(fn).parameters[key]
+    default = param.default
+    ok = True
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{where}: {key}={value!r} has the wrong type; expected "
+                          f"{type(default).__name__} like the default {default!r}.")
+
+
+def _check_train(train: dict, where: str) -> dict:
+    for key, value in train.items():
+        if key not in DEFAULT_TRAIN:
+            raise ConfigError(f"{where}: unknown key {key!r}.{did_you_mean(key, DEFAULT_TRAIN)} "
+                              f"Valid keys: {', '.join(DEFAULT_TRAIN)}.")
+    t = {**DEFAULT_TRAIN, **train}
+    for key in ("epochs", "batch_size", "eval_every", "eval_subset"):
+        v = t[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "eval_every" else 1):
+            raise ConfigError(f"{where}: {key}={v!r} must be a {'non-negative' if key == 'eval_every' else 'positive'} integer.")
+    for key in ("lr", "momentum", "weight_decay"):
+        v = t[key]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (key == "lr" and v == 0):
+            raise ConfigError(f"{where}: {key}={v!r} must be a {'positive' if key == 'lr' else 'non-negative'} "
+                              f"number (e.g. --set train.{key}={DEFAULT_TRAIN[key]}).")
+    if t["optimizer"] not in ("sgd", "adam"):
+        raise ConfigError(f"{where}: optimizer={t['optimizer']!r} is unknown; use 'sgd' or 'adam'.")
+    return t
+
+
+def _split_table(name: str, table: dict, kind: str) -> tuple[str, dict, dict]:
+    """(registered name, kwargs, nested overrides) of a [streams.X] / [methods.X] table."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{kind}s.{name} must be a table of keywords, got {table!r}.")
+    table = dict(table)
+    registered = table.pop(kind, name)
+    nested = {k: table.pop(k) for k in ("train", "model") if kind == "stream" and k in table}
+    return registered, table, nested
+
+
+def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0:
+        return list(range(seeds))
+    if isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        return seeds
+    raise ConfigError(f"seeds={seeds!r}: give a positive count (seeds = 3) or a list (seeds = [0, 1, 2]).")
+
+
+def build_cells(grid: dict) -> list[Cell]:
+    """Validate everything and expand the grid into cells (stream x method x seed)."""
+    for key in grid:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"unknown grid key {key!r}.{did_you_mean(key, TOP_KEYS)} Valid: {', '.join(TOP_KEYS)}.")
+    seeds = _check_seeds(grid.get("seeds", 1))
+    device = grid.get("device", "auto")
+    if device not in ("auto", "cpu") and not str(device).startswith("cuda"):
+        raise ConfigError(f"device={device!r}: use auto, cpu or cuda.")
+    train = _check_train(grid.get("train", {}), "[train]")
+    base_model = {**DEFAULT_MODEL, **grid.get("model", {})}
+    if not grid.get("streams"):
+        raise ConfigError("the grid has no [streams.NAME] table; add one (e.g. --stream split).")
+    if not grid.get("methods"):
+        raise ConfigError("the grid has no [methods.NAME] table; add one (e.g. --method finetune).")
+
+    stream_specs = []
+    for label, table in grid["streams"].items():
+        name, kwargs, nested = _split_table(label, table, "stream")
+        fn = streams.STREAMS[check_name(name, streams.STREAMS, "stream")]
+        valid = [k for k in keyword_names(fn) if k != "seed"]
+        for k, v in kwargs.items():
+            if k not in valid:
+                raise ConfigError(f"streams.{label}: unknown keyword {k!r}.{did_you_mean(k, valid)} "
+                                  f"Valid keywords: {', '.join(valid)}, plus train and model tables.")
+            _check_type(fn, k, v, f"streams.{label}")
+        t = _check_train({**grid.get("train", {}), **nested.get("train", {})}, f"streams.{label}.train")
+        model = {**base_model, **nested.get("model", {})}
+        model_name = model.pop("name")
+        cls = models.MODELS[check_name(model_name, models.MODELS, "model")]
+        valid_m = [k for k in keyword_names(cls) if k not in ("in_shape", "n_classes", "task_classes")]
+        for k in model:
+            if k not in valid_m:
+                raise ConfigError(f"model {model_name!r}: unknown keyword {k!r}.{did_you_mean(k, valid_m)} "
+                                  f"Valid keywords: {', '.join(valid_m)}.")
+        stream_specs.append((label, name, kwargs, model_name, model, t))
+
+    method_specs = []
+    for label, table in grid["methods"].items():
+        name, kwargs, _ = _split_table(label, table, "method")
+        try:
+            methods.make(name, **kwargs)             # validates names, keywords and values
+        except ValueError as e:                       # ConfigError is a ValueError too
+            raise ConfigError(f"methods.{label}: {e}") from e
+        except TypeError as e:
+            raise ConfigError(f"methods.{label}: {e}") from e
+        method_specs.append((label, name, kwargs))
+
+    cells = []
+    for slabel, sname, skw, mname, mkw, t in stream_specs:
+        for mlabel, meth, methkw in method_specs:
+            for seed in seeds:
+                cells.append(Cell(sname, skw, meth, methkw, mname, mkw, t, seed, device, slabel, mlabel))
+    del train
+    return cells
+
+
+def load_grid(source: str | Path | dict | None = None, sets: dict | None = None, *,
+              streams_only: list[str] | None = None, methods_only: list[str] | None = None,
+              seeds: int | None = None, quick: bool = False) -> dict:
+    """Read a grid (None: the default comparison), then restrict and override it."""
+    if source is None:
+        grid = read_toml(default_grid_path())
+    elif isinstance(source, dict):
+        grid = copy.deepcopy(source)
+    else:
+        grid = read_toml(source)
+    for kind, only in (("streams", streams_only), ("methods", methods_only)):
+        if only:
+            table = grid.get(kind, {})
+            grid[kind] = {name: table.get(name, {}) for name in only}
+    if seeds is not None:
+        grid["seeds"] = seeds
+    if quick:
+        grid["seeds"] = 1
+        for label, table in grid.get("streams", {}).items():
+            name = table.get("stream", label)
+            fn = streams.STREAMS.get(name)
+            if fn is not None:
+                for k, v in QUICK.items():
+                    if k in keyword_names(fn) and not (k == "n_train" and table.get(k) == 0):
+                        table[k] = min(v, table.get(k) or v)
+        grid.setdefault("train", {})["eval_every"] = 10
+    return apply_sets(grid, sets or {})

@@ -1,0 +1,64 @@
+"""From stored Results to metric values, and across seeds to mean and 95% CI."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from ..metrics import METRICS, continual, mean_ci
+from .cell import Result
+
+
+def result_metrics(r: Result) -> dict[str, float]:
+    """Every metric of METRICS for one result (accuracies in %, differences in points)."""
+    R = np.asarray(r.R, dtype=float)
+    out = {
+        "acc": 100 * continual.average_accuracy(R),
+        "bwt": 100 * continual.backward_transfer(R),
+        "fwt": 100 * continual.forward_transfer(R, r.b),
+        "forgetting": 100 * continual.forgetting(R),
+        "aia": 100 * continual.average_incremental_accuracy(R),
+    }
+    acc = np.asarray(r.curves.get("acc") or [], dtype=float)
+    if acc.size:
+        out["min_acc"] = 100 * continual.min_acc(acc, r.curves["boundaries"])
+        out["wc_acc"] = 100 * continual.wc_acc(acc, r.curves["boundaries"])
+        out["wf10"] = 100 * continual.windowed_forgetting(acc, 10)
+        out["wp10"] = 100 * continual.windowed_plasticity(acc, 10)
+        out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10)
+    else:
+        out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
+    out["fau"] = 100 * _num(r.plasticity.get("fau"))
+    out["dormant"] = 100 * _num(r.plasticity.get("dormant"))
+    out["eff_rank"] = _num(r.plasticity.get("eff_rank"))
+    out["weight_change"] = _num(r.plasticity.get("weight_change"))
+    for k in ("wall_s", "samples_per_s", "peak_mem_mb", "params"):
+        out[k] = _num(r.costs.get(k))
+    assert set(out) == set(METRICS), set(out) ^ set(METRICS)
+    return out
+
+
+def summarize(results: list[Result]) -> list[dict]:
+    """One row per (stream, method): seeds and every metric as {mean, ci_low, ci_high}."""
+    groups: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        c = r.cell
+        groups[(c.get("stream_label") or c["stream"], c.get("method_label") or c["method"])].append(r)
+    rows = []
+    for (stream, method), rs in groups.items():
+        per = [result_metrics(r) for r in rs]
+        row = {"stream": stream, "method": method, "seeds": sorted(r.cell["seed"] for r in rs)}
+        for name in METRICS:
+            m, lo, hi = mean_ci([p[name] for p in per])
+            row[name] = {"mean": _clean(m), "ci_low": _clean(lo), "ci_high": _clean(hi)}
+        rows.append(row)
+    return rows
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _clean(v: float):
+    return None if v is None or math.isnan(v) else v
