@@ -93,7 +93,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         s, m = cell.labels
         print(f"FAILED {s}/{m} seed {cell.seed}: {why}", file=sys.stderr)
     with Store(args.out) as store:
-        _print_table(summarize(store.results()))
+        results = store.results()
+    _print_table(summarize(results))
+    if args.report and results:
+        from .report import build_report
+
+        path = build_report(results, args.report, figures_dir=args.figures)
+        print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB)")
     if report.failed:
         print("rerun the same command to retry the failed cells (finished ones are kept)", file=sys.stderr)
     return 1 if report.failed else 0
@@ -120,6 +126,19 @@ def _cmd_results(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
     else:
         _print_table(rows)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    with _open_store(args.db) as store:
+        results = store.results()
+    if not results:
+        raise ConfigError(f"{args.db} holds no results yet; run a grid into it first.")
+    path = build_report(results, args.output, figures_dir=args.figures, title=args.title)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)" +
+          (f"; figures in {args.figures}" if args.figures else ""))
     return 0
 
 
@@ -190,7 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local backend: worker processes (default 0 = one per core; 1 = in this process)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (CUDA when present)")
     r.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
+    r.add_argument("--report", default="report.html", metavar="FILE",
+                   help="write the HTML report of the whole database here (default report.html)")
+    r.add_argument("--no-report", dest="report", action="store_const", const=None, help="skip the report")
+    r.add_argument("--figures", metavar="DIR", help="also write every figure as PNG and PDF into DIR")
     r.set_defaults(func=_cmd_run)
+
+    rep = sub.add_parser("report", help="one self-contained HTML report of a results database")
+    rep.add_argument("db")
+    rep.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rep.add_argument("--figures", metavar="DIR", help="also write every figure as PNG and PDF into DIR")
+    rep.add_argument("--title", default="neuroplastic report")
+    rep.set_defaults(func=_cmd_report)
 
     res = sub.add_parser("results", help="table of metrics with 95%% confidence intervals")
     res.add_argument("db")

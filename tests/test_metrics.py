@@ -92,3 +92,16 @@ def test_mean_ci_matches_the_t_distribution():
     assert (hi - lo) / 2 == pytest.approx(3.182446 * 1.2909944 / 2, rel=1e-5)
     m1, lo1, hi1 = M.mean_ci([3.0, nan])
     assert m1 == 3.0 and math.isnan(lo1) and math.isnan(hi1)
+
+
+def test_paired_test_on_a_hand_made_case():
+    # differences 1, 2, 3: mean 2, sd 1, t = 2 / (1 / sqrt(3)) = 3.4641, df = 2 -> p = 0.07418
+    p, name = M.paired_test([11.0, 12.0, 13.0], [10.0, 10.0, 10.0])
+    assert name == "paired t-test" and p == pytest.approx(0.074180, abs=1e-5)
+    p_same, _ = M.paired_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert p_same == 1.0
+    p_shift, _ = M.paired_test([2.0, 3.0, 4.0], [1.0, 2.0, 3.0])   # constant non-zero difference
+    assert p_shift == 0.0
+    assert math.isnan(M.paired_test([1.0], [2.0])[0])
+    with pytest.raises(ValueError, match="matched"):
+        M.paired_test([1.0, 2.0], [1.0])

@@ -92,7 +92,8 @@ n_train = 200
 [methods.si]
 """)
     db = tmp_path / "k.db"
-    cmd = [sys.executable, "-m", "neuroplastic.cli", "run", str(grid), "--out", str(db)]
+    cmd = [sys.executable, "-m", "neuroplastic.cli", "run", str(grid), "--out", str(db), "--workers", "1",
+           "--no-report"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     rows = 0
@@ -205,9 +206,10 @@ def test_cli_run_results_export_list(tmp_path, capsys):
     grid.write_text('seeds = 2\n[model]\nwidths = [16]\n[streams.split]\ndataset = "digits"\n'
                     'n_train = 40\n[methods.finetune]\n[methods.lwf]\n')
     db = tmp_path / "c.db"
-    assert main(["run", str(grid), "--out", str(db), "--set", "train.batch_size=20"]) == 0
-    assert "4 ran" in capsys.readouterr().out
-    assert main(["run", str(grid), "--out", str(db), "--set", "train.batch_size=20"]) == 0
+    report = tmp_path / "r.html"
+    assert main(["run", str(grid), "--out", str(db), "--set", "train.batch_size=20", "--report", str(report)]) == 0
+    assert "4 ran" in capsys.readouterr().out and report.stat().st_size > 10_000
+    assert main(["run", str(grid), "--out", str(db), "--set", "train.batch_size=20", "--no-report"]) == 0
     assert "4 already in" in capsys.readouterr().out
     assert main(["results", str(db), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -216,6 +218,6 @@ def test_cli_run_results_export_list(tmp_path, capsys):
     assert main(["export", str(db), "--csv", str(tmp_path / "o.csv")]) == 0
     assert len((tmp_path / "o.csv").read_text().strip().splitlines()) == 5
     assert main(["list", "methods"]) == 0 and "derpp" in capsys.readouterr().out
-    assert main(["run", "--method", "ewcc", "--out", str(db)]) == 2
+    assert main(["run", "--method", "ewcc", "--out", str(db), "--no-report"]) == 2
     assert "Did you mean 'ewc'" in capsys.readouterr().err
     assert main(["results", str(tmp_path / "missing.db")]) == 2

@@ -35,17 +35,16 @@ def diag_fisher(model: nn.Module, batches, *, task=None, mode: str = "empirical"
     linears = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
     fast = {f"{n}.weight" for n in linears} | {f"{n}.bias" for n, m in linears.items() if m.bias is not None}
     slow = [n for n in params if n not in fast]
-    saved: dict[str, Tensor] = {}
+    saved: dict[str, tuple[Tensor, Tensor]] = {}
 
-    def keep_input(name):
+    def keep(name):
         def hook(mod, inp, outp):
             if inp[0].dim() != 2:
                 raise ValueError(f"diag_fisher's fast path needs 2-D inputs to {name}, got {tuple(inp[0].shape)}")
-            saved[name + ".in"] = inp[0].detach()
-            outp.register_hook(lambda g: saved.__setitem__(name + ".out", g.detach()))
+            saved[name] = (inp[0].detach(), outp)
         return hook
 
-    handles = [m.register_forward_hook(keep_input(n)) for n, m in linears.items()]
+    handles = [m.register_forward_hook(keep(n)) for n, m in linears.items()]
     was_training = model.training
     model.eval()
     n_total = 0
@@ -53,17 +52,20 @@ def diag_fisher(model: nn.Module, batches, *, task=None, mode: str = "empirical"
         for x, y in batches:
             logits = model(x, task)
             target = _labels(logits, y, mode, generator)
-            # sum over samples: each sample's delta is its own gradient w.r.t. the layer output
-            F.cross_entropy(logits, target, reduction="sum").backward()
-            for n in linears:
-                a, d = saved[n + ".in"], saved[n + ".out"]
-                out[f"{n}.weight"] += (d * d).T @ (a * a)
+            # summed over samples, each sample's delta is its own gradient w.r.t. the layer output;
+            # gradients w.r.t. the outputs only: no weight gradients are formed
+            names = list(saved)
+            deltas = torch.autograd.grad(F.cross_entropy(logits, target, reduction="sum"),
+                                         [saved[n][1] for n in names])
+            for n, d in zip(names, deltas):
+                a = saved[n][0]
+                out[f"{n}.weight"].addmm_((d * d).T, a * a)
                 if f"{n}.bias" in out:
                     out[f"{n}.bias"] += (d * d).sum(0)
+            saved.clear()
             if slow:
                 for name, g2 in _per_sample_sq(model, params, slow, x, target, task).items():
                     out[name] += g2
-            model.zero_grad(set_to_none=True)
             n_total += len(y)
     finally:
         for h in handles:

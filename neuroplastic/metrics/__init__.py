@@ -5,7 +5,7 @@ from .continual import (average_accuracy, average_incremental_accuracy, backward
                         forgetting, forward_transfer, learning_curve_area, min_acc, wc_acc,
                         windowed_forgetting, windowed_plasticity)
 from .plasticity import dormant_ratio, effective_rank, fraction_active, relative_weight_change
-from .stats import mean_ci
+from .stats import mean_ci, paired_test
 
 # name -> (description, higher is better); computed from a Result by neuroplastic.run.summary
 METRICS = {
@@ -32,6 +32,6 @@ METRICS = {
 __all__ = [
     "METRICS", "average_accuracy", "average_incremental_accuracy", "backward_transfer",
     "dormant_ratio", "effective_rank", "forgetting", "forward_transfer", "fraction_active",
-    "learning_curve_area", "mean_ci", "min_acc", "relative_weight_change", "wc_acc",
+    "learning_curve_area", "mean_ci", "min_acc", "paired_test", "relative_weight_change", "wc_acc",
     "windowed_forgetting", "windowed_plasticity",
 ]

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing as mp
 import os
+import time
 from typing import Callable, Iterator
 
 from .cell import Cell, Result, run_cell
@@ -20,10 +21,21 @@ log = logging.getLogger(__name__)
 Outcome = tuple[Cell, "Result | BaseException"]
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
+    import threading
+
     import torch
 
     torch.set_num_threads(threads)
+    # a worker whose driver was killed exits instead of lingering as an orphan
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _run_quietly(cell: Cell) -> Result:
@@ -43,7 +55,7 @@ def local(cells: list[Cell], *, workers: int = 1, progress: Callable | None = No
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
         futures = {pool.submit(_run_quietly, c): c for c in cells}
         try:
             for fut in cf.as_completed(futures):

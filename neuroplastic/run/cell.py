@@ -128,6 +128,28 @@ def environment(device: torch.device) -> dict:
     return env
 
 
+def reset_peak_rss() -> bool:
+    """Reset the process's peak resident set size (Linux >= 4.0); False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS since the last reset (VmHWM), else since the process started (ru_maxrss)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -190,6 +212,7 @@ def plasticity_figures(model, x, w0: dict) -> dict:
 def run_cell(cell: Cell, progress=None) -> Result:
     """Train and evaluate one cell. ``progress(done_steps)`` is called after each experience."""
     t_start = time.perf_counter()
+    rss_reset = reset_peak_rss()
     seed_everything(cell.seed)
     device = resolve_device(cell.device)
     tr = cell.train
@@ -225,6 +248,9 @@ def run_cell(cell: Cell, progress=None) -> Result:
     step, n_seen, train_time = 0, 0, 0.0
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    # a fixed probe batch drawn from every experience's test set, for the plasticity figures
+    probe = as_float(torch.cat([e.test[0][: max(1, 1000 // T)] for e in stream]))
+    trace: list[dict] = []
 
     def evaluate_curve(upto: int) -> None:
         if tr["eval_every"] <= 0:
@@ -258,20 +284,21 @@ def run_cell(cell: Cell, progress=None) -> Result:
         boundaries.append(len(curve))
         evaluate_curve(i)
         R.append([accuracy(method, e.test[0], e.test[1], e.task) for e in stream])
+        trace.append(plasticity_figures(model, probe, w0))
         if progress is not None:
             progress(i + 1, T)
 
-    probe = as_float(stream[-1].test[0][:1000])
-    figures = plasticity_figures(model, probe, w0)
+    figures = {**trace[-1], "trace": trace}     # final values, and one entry per experience
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+        peak_mb = peak_rss_mb()
     costs = {
         "wall_s": time.perf_counter() - t_start, "train_s": train_time,
         "samples_per_s": n_seen / train_time if train_time > 0 else float("nan"),
         "train_samples": n_seen, "steps": step, "peak_mem_mb": peak_mb,
-        "peak_mem_kind": "cuda max allocated" if device.type == "cuda" else "process peak RSS",
+        "peak_mem_kind": ("cuda max allocated" if device.type == "cuda" else
+                          "peak RSS during the cell" if rss_reset else "process peak RSS"),
         "params": sum(p.numel() for p in model.parameters()),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}

@@ -84,12 +84,14 @@ def generator(seed: int, *salt: int) -> torch.Generator:
 
 
 def take(x: Tensor, y: Tensor, n: int | None, g: torch.Generator) -> tuple[Tensor, Tensor]:
-    """``n`` samples drawn without replacement (all, in a shuffled order, when n is None)."""
+    """``n`` samples drawn without replacement, in their original order (all of them, uncopied,
+    when n is None: the runner shuffles batches itself)."""
     idx = torch.randperm(len(y), generator=g)
-    if n is not None:
-        if n > len(y):
-            raise ConfigError(f"asked for {n} samples but only {len(y)} are available; lower n_train/n_test.")
-        idx = idx[:n].sort().values
+    if n is None:
+        return x, y
+    if n > len(y):
+        raise ConfigError(f"asked for {n} samples but only {len(y)} are available; lower n_train/n_test.")
+    idx = idx[:n].sort().values
     return x[idx], y[idx]
 
 

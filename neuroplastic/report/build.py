@@ -1,0 +1,194 @@
+"""One self-contained HTML report from stored results: per stream a summary table with 95%
+confidence intervals and significance against the best method, accuracy matrices, continual-
+evaluation curves, forgetting per experience, plasticity and cost figures; then provenance.
+
+Figures are inline base64 PNGs (no network, styles inline); ``figures_dir`` also writes each one
+as PNG and PDF for papers.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import re
+from collections import OrderedDict
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from ..metrics import METRICS, mean_ci, paired_test
+from ..run.cell import Result
+from ..run.summary import result_metrics
+from . import plots
+
+TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "fau", "wall_s", "samples_per_s")
+ALPHA = 0.05
+FIGURES = (
+    ("matrices", plots.accuracy_matrices, "Accuracy matrices (mean over seeds): row i, column j is the "
+     "accuracy on experience j after training on experience i. Below the diagonal: what is kept; above: "
+     "accuracy on experiences not yet trained."),
+    ("curves", plots.curves, "Continual evaluation: accuracy on each experience's fixed test subset during "
+     "training (mean over seeds); dashed lines mark the ends of experiences. A dip right after a boundary "
+     "that recovers later is the stability gap (De Lange et al. 2023)."),
+    ("forgetting", plots.forgetting_per_experience, "Forgetting of each experience at the end: its best "
+     "accuracy after being trained minus its final accuracy (mean over seeds)."),
+    ("plasticity", plots.plasticity, "Plasticity after each experience, on a fixed probe batch: fraction "
+     "of active ReLU units, dormant units (ReDo, tau = 0.025), effective rank of the head's input "
+     "features, and relative change of the weights since initialisation (mean over seeds)."),
+    ("costs", plots.costs, "Cost per cell (mean over seeds): wall time, training throughput, peak memory "
+     "(CPU: peak RSS of the process that ran the cell; CUDA: peak allocated), parameters."),
+)
+
+
+def _label(r: Result, key: str) -> str:
+    return r.cell.get(f"{key}_label") or r.cell[key]
+
+
+def group(results: list[Result]) -> "OrderedDict[str, OrderedDict[str, list[Result]]]":
+    out: OrderedDict = OrderedDict()
+    for r in sorted(results, key=lambda r: (_label(r, "stream"), _label(r, "method"), r.cell["seed"])):
+        out.setdefault(_label(r, "stream"), OrderedDict()).setdefault(_label(r, "method"), []).append(r)
+    return out
+
+
+def _fig_html(fig, name: str, caption: str, figures_dir: Path | None) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    if figures_dir is not None:
+        figures_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(figures_dir / f"{name}.png")
+        fig.savefig(figures_dir / f"{name}.pdf")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return (f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _fmt(mean: float, lo: float, hi: float, metric: str) -> str:
+    digits = 0 if metric in ("samples_per_s", "params") else 1
+    if mean is None or np.isnan(mean):
+        return "&ndash;"
+    text = f"{mean:,.{digits}f}"
+    if lo is not None and not np.isnan(lo):
+        text += f' <span class="ci">&plusmn;{(hi - lo) / 2:,.{digits}f}</span>'
+    return text
+
+
+def summary_table(by_method: dict[str, list[Result]]) -> tuple[str, str]:
+    """HTML table and a sentence on the test used."""
+    values = {m: {r.cell["seed"]: result_metrics(r) for r in rs} for m, rs in by_method.items()}
+    head = "".join(f"<th title='{html.escape(METRICS[k][0])}'>{k}</th>" for k in TABLE)
+    rows = []
+    best = {}
+    for k in TABLE:
+        higher = METRICS[k][1]
+        means = {m: np.nanmean([v[k] for v in values[m].values()]) for m in values}
+        finite = {m: v for m, v in means.items() if not np.isnan(v)}
+        best[k] = (max if higher else min)(finite, key=finite.get) if finite else None
+    for m in values:
+        cells = []
+        for k in TABLE:
+            seeds = sorted(values[m])
+            mean, lo, hi = mean_ci([values[m][s][k] for s in seeds])
+            cls, mark = "", ""
+            if best[k] == m:
+                cls = ' class="best"'
+            elif best[k] is not None:
+                common = sorted(set(seeds) & set(values[best[k]]))
+                if len(common) >= 2:
+                    p, _ = paired_test([values[m][s][k] for s in common], [values[best[k]][s][k] for s in common])
+                    if not np.isnan(p) and p < ALPHA:
+                        mark = '<span class="sig" title="differs from the best (paired t-test, p &lt; 0.05)">*</span>'
+            cells.append(f"<td{cls}>{_fmt(mean, lo, hi, k)}{mark}</td>")
+        n = len(values[m])
+        rows.append(f"<tr><td>{html.escape(m)}</td><td>{n}</td>{''.join(cells)}</tr>")
+    table = f"<table><tr><th>method</th><th>seeds</th>{head}</tr>{''.join(rows)}</table>"
+    note = ("Mean &plusmn; half-width of the 95% confidence interval over seeds (t-distribution). Bold: the "
+            "best mean per column. <span class='sig'>*</span>: differs from the best method in that column "
+            f"(two-sided paired t-test over matched seeds, p &lt; {ALPHA}); with few seeds the test has little "
+            "power, so no star does not mean no difference. Accuracies in %, bwt and forgetting in points.")
+    return table, note
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_-]+", "-", text).strip("-") or "stream"
+
+
+def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
+    table, note = summary_table(by_method)
+    parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>Stream: {html.escape(stream)}</h2>',
+             _stream_line(by_method), "<h3>Summary</h3>", table, f'<p class="note">{note}</p>']
+    titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
+              "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
+              "costs": "Cost"}
+    for name, fn, caption in FIGURES:
+        fig = fn(by_method)
+        if fig is None:
+            continue
+        sub = None if figures_dir is None else figures_dir
+        parts.append(f"<h3>{titles[name]}</h3>")
+        parts.append(_fig_html(fig, f"{_slug(stream)}_{name}", caption, sub))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _stream_line(by_method) -> str:
+    r = next(iter(by_method.values()))[0]
+    c = r.cell
+    kw = ", ".join(f"{k}={v}" for k, v in c["stream_kwargs"].items()) or "defaults"
+    model = ", ".join(f"{k}={v}" for k, v in c["model_kwargs"].items())
+    t = c["train"]
+    return (f'<p class="note"><b>{html.escape(c["stream"])}</b>({html.escape(kw)}); {len(r.R)} experiences; '
+            f'model {html.escape(c["model"])}({html.escape(model)}); {t["optimizer"]} lr {t["lr"]}, '
+            f'batch {t["batch_size"]}, {t["epochs"]} epoch(s) per experience.</p>')
+
+
+def provenance(results: list[Result]) -> str:
+    envs = {json.dumps({k: v for k, v in r.env.items() if k not in ("pid", "threads")}, sort_keys=True)
+            for r in results}
+    env_rows = []
+    for e in sorted(envs):
+        d = json.loads(e)
+        env_rows.append("<tr>" + "".join(f"<td>{html.escape(str(d.get(k, '')))}</td>" for k in
+                        ("neuroplastic", "torch", "numpy", "python", "device", "device_name", "git_commit")) + "</tr>")
+    commands = sorted({r.env.get("command", "") for r in results})
+    configs = sorted({json.dumps({k: v for k, v in r.cell.items() if k != "seed"}, sort_keys=True) for r in results})
+    cfg = "\n".join(json.dumps(json.loads(c), sort_keys=True) for c in configs)
+    seeds = sorted({r.cell["seed"] for r in results})
+    return ("<h3>Environment</h3><table><tr><th>neuroplastic</th><th>torch</th><th>numpy</th><th>python</th>"
+            "<th>device</th><th>device name</th><th>git commit</th></tr>" + "".join(env_rows) + "</table>"
+            "<h3>Command</h3><pre>" + html.escape("\n".join(commands)) + "</pre>"
+            f"<h3>Cell configurations</h3><p class='note'>Seeds: {seeds}. One JSON object per configuration "
+            "(each ran once per seed).</p><pre>" + html.escape(cfg) + "</pre>")
+
+
+def definitions() -> str:
+    return "".join(f"<dt>{k}</dt><dd>{html.escape(desc)}; {'higher' if hi else 'lower'} is better.</dd>"
+                   for k, (desc, hi) in METRICS.items())
+
+
+def build_report(results: list[Result], out: str | Path = "report.html", *,
+                 figures_dir: str | Path | None = None, title: str = "neuroplastic report") -> Path:
+    if not results:
+        raise ValueError("no results to report; run a grid first (neuroplastic run).")
+    figures_dir = Path(figures_dir) if figures_dir else None
+    groups = group(results)
+    sections = [stream_section(s, by_method, figures_dir) for s, by_method in groups.items()]
+    nav = " ".join(f'<a href="#stream-{_slug(s)}">{html.escape(s)}</a>' for s in groups)
+    nav += ' <a href="#provenance">provenance</a> <a href="#definitions">definitions</a>'
+    n_methods = len({m for g in groups.values() for m in g})
+    subtitle = (f"{len(results)} cells: {len(groups)} stream(s) &times; {n_methods} method(s) &times; seeds. "
+                f"Generated {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}.")
+    template = Template((resources.files("neuroplastic") / "report" / "template.html").read_text())
+    page = template.substitute(title=html.escape(title), subtitle=subtitle, nav=nav,
+                               sections="\n".join(sections), provenance=provenance(results),
+                               definitions=definitions())
+    out = Path(out)
+    out.write_text(page)
+    return out

@@ -1,0 +1,151 @@
+"""The report's figures (matplotlib, Agg). Each function takes the Results of one stream,
+grouped by method, and returns a Figure. Colours: Okabe & Ito's colour-blind-safe palette."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STYLE = {
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False, "axes.spines.right": False,
+    "figure.dpi": 110, "savefig.bbox": "tight",
+}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(STYLE)
+    return plt
+
+
+def colour(i: int) -> str:
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def _grid(n: int, per_row: int = 4, w: float = 2.6, h: float = 2.4, xlabel: str = "", ylabel: str = ""):
+    """A grid of n panels; axis labels only on the left column and the bottom row."""
+    plt = _plt()
+    cols = min(n, per_row)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(w * cols + 0.8, h * rows + 0.6), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for k, ax in enumerate(axes.flat[:n]):
+        if k % cols == 0:
+            ax.set_ylabel(ylabel)
+        if k + cols >= n:
+            ax.set_xlabel(xlabel)
+    return fig, list(axes.flat[:n])
+
+
+def accuracy_matrices(by_method: dict[str, list]) -> "Figure":
+    """R averaged over seeds, one heatmap per method (rows: after training on; cols: tested on)."""
+    fig, axes = _grid(len(by_method), xlabel="tested on experience", ylabel="after training on")
+    for ax, (method, rs) in zip(axes, by_method.items()):
+        R = 100 * np.nanmean([np.asarray(r.R, dtype=float) for r in rs], axis=0)
+        T = len(R)
+        im = ax.imshow(R, vmin=0, vmax=100, cmap="viridis")
+        ax.set_title(method)
+        ax.set_xticks(range(T)), ax.set_yticks(range(T))
+        if T <= 10:
+            for i in range(T):
+                for j in range(T):
+                    ax.text(j, i, f"{R[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if R[i, j] < 60 else "black")
+    fig.colorbar(im, ax=axes, shrink=0.6, label="accuracy (%)")
+    return fig
+
+
+def curves(by_method: dict[str, list]) -> "Figure | None":
+    """Continual evaluation: accuracy on each experience over training steps (mean over seeds),
+    with the experience boundaries dashed: dips right after a boundary are the stability gap."""
+    have = {m: rs for m, rs in by_method.items() if rs[0].curves.get("acc")}
+    if not have:
+        return None
+    fig, axes = _grid(len(have), per_row=2, w=4.6, h=2.5, xlabel="training step", ylabel="accuracy (%)")
+    for ax, (method, rs) in zip(axes, have.items()):
+        n = min(len(r.curves["acc"]) for r in rs)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)       # unseen experiences are all-NaN
+            acc = 100 * np.nanmean([np.asarray(r.curves["acc"][:n], dtype=float) for r in rs], axis=0)
+        steps = np.asarray(rs[0].curves["steps"][:n])
+        for j in range(acc.shape[1]):
+            ax.plot(steps, acc[:, j], color=colour(j), lw=1.2, label=f"exp {j}")
+        for b in rs[0].curves["boundaries"][:-1]:
+            if b < n:
+                ax.axvline(steps[b], color="grey", ls="--", lw=0.7)
+        ax.set_ylim(-2, 102)
+        ax.set_title(method)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, [f"accuracy on {lab}" for lab in labels], loc="outside upper center",
+               ncol=min(len(labels), 6), frameon=False)
+    return fig
+
+
+def forgetting_per_experience(by_method: dict[str, list]) -> "Figure":
+    """max_l R[l, j] - R[T-1, j] for every experience j < T-1, mean over seeds, one bar per method."""
+    plt = _plt()
+    T = len(next(iter(by_method.values()))[0].R)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * T + 2), 2.8))
+    width = 0.8 / max(1, len(by_method))
+    for k, (method, rs) in enumerate(by_method.items()):
+        vals = []
+        for r in rs:
+            R = 100 * np.asarray(r.R, dtype=float)
+            vals.append([R[j:T - 1, j].max() - R[-1, j] for j in range(T - 1)])
+        mean = np.nanmean(vals, axis=0) if T > 1 else []
+        ax.bar(np.arange(T - 1) + k * width, mean, width, color=colour(k), label=method)
+    ax.set_xticks(np.arange(T - 1) + width * (len(by_method) - 1) / 2)
+    ax.set_xticklabels([str(j) for j in range(T - 1)])
+    ax.set_xlabel("experience")
+    ax.set_ylabel("forgetting (points)")
+    ax.legend(ncol=min(4, len(by_method)), frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+PLASTICITY = (("fau", "fraction of active units (%)", 100), ("dormant", "dormant units (%)", 100),
+              ("eff_rank", "effective rank of features", 1), ("weight_change", "relative weight change", 1))
+
+
+def plasticity(by_method: dict[str, list]) -> "Figure | None":
+    """Plasticity figures after each experience (mean over seeds)."""
+    if not all(r.plasticity.get("trace") for rs in by_method.values() for r in rs):
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(PLASTICITY), figsize=(3.0 * len(PLASTICITY), 2.6))
+    for ax, (key, label, scale) in zip(axes, PLASTICITY):
+        for k, (method, rs) in enumerate(by_method.items()):
+            vals = np.nanmean([[scale * (t.get(key) if t.get(key) is not None else np.nan)
+                                for t in r.plasticity["trace"]] for r in rs], axis=0)
+            ax.plot(range(len(vals)), vals, marker="o", ms=3, color=colour(k), label=method)
+        ax.set_xlabel("after experience")
+        ax.set_ylabel(label)
+    axes[0].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def costs(by_method: dict[str, list]) -> "Figure":
+    plt = _plt()
+    items = (("wall_s", "wall time (s)"), ("samples_per_s", "training samples / s"),
+             ("peak_mem_mb", "peak memory (MB)"), ("params", "parameters"))
+    fig, axes = plt.subplots(1, len(items), figsize=(3.0 * len(items), 2.6))
+    names = list(by_method)
+    for ax, (key, label) in zip(axes, items):
+        vals = [np.nanmean([r.costs.get(key) or np.nan for r in by_method[m]]) for m in names]
+        ax.barh(range(len(names)), vals, color=[colour(i) for i in range(len(names))])
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names if ax is axes[0] else [""] * len(names))
+        ax.invert_yaxis()
+        ax.set_xlabel(label)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,224 @@
+"""The Rule base: a local plasticity rule shaped like ``torch.optim.Optimizer``, fed by forward hooks.
+
+``Rule(layers, defaults)`` takes ``nn.Linear`` / ``nn.Conv2d`` layers (or param-group dicts
+``{"layers": [...], "lr": ...}``) and registers a forward hook on each that records the layer's
+input ``pre`` and linear output ``post`` (before any nonlinearity that follows the layer) for the
+latest batch. Then
+
+* ``deltas()`` returns ``{weight: dw}`` for every layer that has a record (no side effects);
+* ``step(modulator=1.0)`` applies ``w += lr * modulator * dw`` (a scalar modulator, or one value
+  per output neuron), commits the rule's state (traces, thresholds) and drops the records;
+* ``state_dict()`` / ``load_state_dict()`` round-trip hyper-parameters and state;
+* ``remove()`` removes the hooks.
+
+A convolution is treated as a linear layer over its input patches: ``pre`` becomes the unfolded
+patches (N * L, C_in * k * k), ``post`` the matching outputs (N * L, C_out), the weight its
+(C_out, C_in * k * k) view; the update is folded back to the kernel's shape. Rules therefore only
+see ``w`` (n_out, n_in), ``pre`` (B, n_in) and ``post`` (B, n_out).
+
+Batch reduction: every rule averages over the B rows of the batch (``reduction="mean"``, the
+default) or sums them (``reduction="sum"``). For a convolution the rows are all (sample,
+position) pairs.
+
+To route an update through a torch optimizer (momentum, weight decay):
+``for w, dw in rule.deltas().items(): w.grad = -dw`` then ``opt.step()``.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+LAYER_TYPES = (nn.Linear, nn.Conv2d)
+
+
+def check_hyper(cond: bool, name: str, value, expected: str) -> None:
+    if not cond:
+        raise ValueError(f"{name}={value!r} is invalid: expected {expected}.")
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def as_rows(layer: nn.Module, pre: Tensor, post: Tensor) -> tuple[Tensor, Tensor]:
+    """(pre, post) as (B, n_in), (B, n_out) rows; conv inputs become unfolded patches."""
+    if isinstance(layer, nn.Linear):
+        return pre.reshape(-1, pre.shape[-1]), post.reshape(-1, post.shape[-1])
+    if layer.padding_mode != "zeros" and any(layer.padding if isinstance(layer.padding, tuple) else [layer.padding]):
+        raise ValueError(f"{layer}: only zero padding is supported by the conv path of Rule.")
+    if isinstance(layer.padding, str):
+        raise ValueError(f"{layer}: give conv padding as numbers, not {layer.padding!r}.")
+    patches = F.unfold(pre, layer.kernel_size, dilation=layer.dilation, padding=layer.padding,
+                       stride=layer.stride)                                # (N, C*k*k, L)
+    if layer.groups != 1:
+        raise ValueError(f"{layer}: grouped convolutions are not supported by Rule.")
+    rows_pre = patches.transpose(1, 2).reshape(-1, patches.shape[1])
+    rows_post = post.flatten(2).transpose(1, 2).reshape(-1, post.shape[1])
+    return rows_pre, rows_post
+
+
+def weight_matrix(layer: nn.Module) -> Tensor:
+    """The layer's weight as an (n_out, n_in) view."""
+    w = layer.weight
+    return w if w.dim() == 2 else w.reshape(w.shape[0], -1)
+
+
+class Rule:
+    """Base class; subclasses implement :meth:`delta` by calling their pure function."""
+
+    #: the pure function: fn(w, pre, post, *state (in state_keys order), **hyper) -> dw or (dw, *state)
+    fn = None
+    #: names of per-layer state tensors the rule keeps (e.g. ("theta",) for BCM)
+    state_keys: tuple[str, ...] = ()
+    #: whether zero activity gives a zero update (homeostatic rules answer silence by growing)
+    silence_is_fixed_point = True
+
+    def __init__(self, layers: Iterable, defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state: dict[nn.Module, dict[str, Tensor]] = {}
+        self._records: dict[nn.Module, tuple[Tensor, Tensor]] = {}
+        self._handles: dict[nn.Module, Any] = {}
+        layers = list(layers) if not isinstance(layers, nn.Module) else [layers]
+        if not layers:
+            raise ValueError("Rule got no layers; pass e.g. [net[0]] (nn.Linear or nn.Conv2d).")
+        groups = layers if isinstance(layers[0], dict) else [{"layers": layers}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups and hooks
+    def add_param_group(self, group: dict) -> None:
+        group = dict(group)
+        layers = group.pop("layers", None)
+        if layers is None:
+            raise ValueError("a param group needs 'layers': [nn.Linear or nn.Conv2d, ...].")
+        layers = [layers] if isinstance(layers, nn.Module) else list(layers)
+        for k in group:
+            if k not in self.defaults:
+                raise ValueError(f"unknown hyper-parameter {k!r} for {type(self).__name__}; "
+                                 f"valid: {', '.join(self.defaults)}.")
+        for layer in layers:
+            if not isinstance(layer, LAYER_TYPES):
+                raise TypeError(f"{type(self).__name__} works on nn.Linear and nn.Conv2d, got "
+                                f"{type(layer).__name__}; pass the layer itself, e.g. net[0].")
+            if layer in self._handles:
+                raise ValueError(f"{layer} is in two param groups.")
+            self._handles[layer] = layer.register_forward_hook(self._record)
+        self.param_groups.append({**self.defaults, **group, "layers": layers})
+
+    def _record(self, layer, inputs, output) -> None:
+        self._records[layer] = (inputs[0].detach(), output.detach())
+
+    def remove(self) -> None:
+        """Remove the forward hooks and drop any record."""
+        for h in self._handles.values():
+            h.remove()
+        self._handles.clear()
+        self._records.clear()
+
+    def zero_records(self) -> None:
+        self._records.clear()
+
+    # ------------------------------------------------------------------ the update
+    def initial_state(self, w: Tensor, group: dict) -> dict[str, Tensor]:
+        """The state of a layer before its first step (stateful rules override)."""
+        return {}
+
+    def fn_kwargs(self, group: dict) -> dict:
+        """The hyper-parameters of ``group`` that the pure function takes."""
+        names = inspect.signature(type(self).fn).parameters
+        return {k: v for k, v in group.items() if k in names}
+
+    def delta(self, w: Tensor, pre: Tensor, post: Tensor, state: dict[str, Tensor],
+              group: dict) -> tuple[Tensor, dict[str, Tensor]]:
+        """(dw, new_state) for one layer from the pure function; never modifies its inputs."""
+        state = state or self.initial_state(w, group)
+        out = type(self).fn(w, pre, post, *[state[k] for k in self.state_keys], **self.fn_kwargs(group))
+        if not self.state_keys:
+            return out, {}
+        dw, *new = out
+        return dw, dict(zip(self.state_keys, new))
+
+    def _layer_deltas(self):
+        for group in self.param_groups:
+            for layer in group["layers"]:
+                if layer not in self._records:
+                    continue
+                pre, post = as_rows(layer, *self._records[layer])
+                w = weight_matrix(layer).detach()
+                state = self.state.get(layer, {})
+                dw, new_state = self.delta(w, pre, post, state, group)
+                yield group, layer, dw.reshape(layer.weight.shape), new_state
+
+    @torch.no_grad()
+    def deltas(self) -> dict[Tensor, Tensor]:
+        """``{layer.weight: dw}`` from the latest recorded batch; changes nothing."""
+        return {layer.weight: dw for _, layer, dw, _ in self._layer_deltas()}
+
+    @torch.no_grad()
+    def step(self, modulator: float | Tensor = 1.0) -> None:
+        """``w += lr * modulator * dw`` for every recorded layer, then commit state and drop records.
+
+        ``modulator``: a number, or a tensor with one value per output neuron (n_out,).
+        """
+        for group, layer, dw, new_state in list(self._layer_deltas()):
+            m = modulator
+            if isinstance(m, Tensor) and m.dim() == 1:
+                if m.numel() != dw.shape[0]:
+                    raise ValueError(f"a per-neuron modulator needs {dw.shape[0]} values, got {m.numel()}.")
+                m = m.reshape(-1, *([1] * (dw.dim() - 1))).to(dw)
+            layer.weight.add_(group["lr"] * m * dw)
+            self.after_step(layer, group)
+            if new_state:
+                self.state[layer] = new_state
+        self._records.clear()
+
+    def after_step(self, layer: nn.Module, group: dict) -> None:
+        """Hook for rules that renormalise weights after the update (no-op by default)."""
+
+    # ------------------------------------------------------------------ persistence
+    def _layer_index(self) -> list[nn.Module]:
+        return [layer for g in self.param_groups for layer in g["layers"]]
+
+    def state_dict(self) -> dict:
+        index = self._layer_index()
+        return {
+            "state": {index.index(layer): {k: v.clone() for k, v in s.items()} for layer, s in self.state.items()},
+            "param_groups": [{k: v for k, v in g.items() if k != "layers"} | {"n_layers": len(g["layers"])}
+                             for g in self.param_groups],
+        }
+
+    def load_state_dict(self, sd: dict) -> None:
+        if len(sd["param_groups"]) != len(self.param_groups):
+            raise ValueError(f"state_dict has {len(sd['param_groups'])} param groups, this rule has "
+                             f"{len(self.param_groups)}.")
+        for g, saved in zip(self.param_groups, sd["param_groups"]):
+            if saved["n_layers"] != len(g["layers"]):
+                raise ValueError("state_dict was saved for a rule over other layers.")
+            g.update({k: v for k, v in saved.items() if k != "n_layers"})
+        index = self._layer_index()
+        self.state = {index[i]: {k: v.clone() for k, v in s.items()} for i, s in sd["state"].items()}
+
+    def __getstate__(self):
+        # the layers keep their hooks (bound to this rule) when pickled, and the handles pickle
+        # too, so a copy records and removes as the original does; only the records are dropped
+        d = dict(self.__dict__)
+        d["_records"] = {}
+        return d
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({hyper}; {sum(len(g['layers']) for g in self.param_groups)} layers)"
+
+
+def reduce(x: Tensor, reduction: str, batch: int) -> Tensor:
+    if reduction == "mean":
+        return x / max(batch, 1)
+    if reduction == "sum":
+        return x
+    raise ValueError(f"reduction={reduction!r} is invalid: expected 'mean' or 'sum'.")

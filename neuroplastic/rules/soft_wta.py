@@ -1,0 +1,47 @@
+"""Soft winner-take-all Hebbian learning: SoftHebb (Moraitis et al. 2022, "SoftHebb: Bayesian
+inference in unsupervised Hebbian soft winner-take-all networks"; Journe et al. 2023), in the
+form verified in NeuromorphicComputing/SoftHebb demo.py (SYSTEMS.md 2.2):
+
+    u = w x;  y = softmax(u / tau) over the output neurons
+    anti-Hebbian losers: y_k <- -y_k for every k != argmax_k u_k      (``anti_hebbian=True``)
+    dw_k = <y_k (x - u_k w_k)>  =  <y x^T> - diag(<y u>) w
+    dw <- dw / max|dw|                                                (``normalize_delta=True``)
+    per-neuron rate: dw_k <- |  ||w_k|| - 1  |^power * dw_k             (``power=0.5``)
+
+The last factor is SoftHebb's weight-norm-dependent learning rate: it vanishes as each neuron's
+weight norm reaches 1, which is where the rule drives it; with it, w_k moves towards the
+centre of the inputs it wins (a prototype). Updates are ascent (w += lr * dw).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ._rule import Rule, check_hyper, is_number, reduce
+
+
+def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_hebbian: bool = True,
+             normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean") -> Tensor:
+    y = torch.softmax(post / tau, dim=1)
+    if anti_hebbian:
+        winner = torch.nn.functional.one_hot(post.argmax(1), post.shape[1]).to(torch.bool)
+        y = torch.where(winner, y, -y)
+    dw = reduce(y.T @ pre - (y * post).sum(0)[:, None] * w, reduction, len(pre))
+    if normalize_delta:
+        dw = dw / dw.abs().max().clamp_min(1e-30)
+    if power:
+        dw = (w.norm(dim=1, keepdim=True) - 1).abs().pow(power) * dw
+    return dw
+
+
+class SoftWTA(Rule):
+    fn = staticmethod(soft_wta)
+
+    def __init__(self, layers, *, lr: float = 0.01, tau: float = 1.0, anti_hebbian: bool = True,
+                 normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean"):
+        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
+        check_hyper(is_number(tau) and tau > 0, "tau", tau, "a number > 0 (softmax temperature)")
+        check_hyper(is_number(power) and power >= 0, "power", power, "a number >= 0")
+        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
+        super().__init__(layers, dict(lr=lr, tau=tau, anti_hebbian=anti_hebbian,
+                                      normalize_delta=normalize_delta, power=power, reduction=reduction))
