@@ -160,7 +160,7 @@ def test_intrinsic_plasticity_revives_a_silent_neuron():
     for _ in range(800):
         layer(torch.rand(64, 10, generator=g))
         rule.step()
-    rate = layer(torch.rand(512, 10, generator=g)).clamp_min(0).mean()
+    rate = layer(torch.rand(512, 10, generator=g)).clamp_min(0).mean().detach()
     assert float(rate) == pytest.approx(0.3, abs=0.05)
 
 
@@ -199,3 +199,4 @@ def test_param_groups_have_their_own_rates():
     assert [g["lr"] for g in rule.param_groups] == [0.1, 0.001]
     with pytest.raises(ValueError, match="unknown hyper-parameter"):
         RULES["hebbian"]([{"layers": [a], "rate": 0.1}])
+

@@ -11,10 +11,11 @@ from .finetune import Finetune
 from .joint import Joint
 from .lwf import LwF
 from .si import SI
+from .softhebb import SoftHebb
 
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
-    "lwf": LwF, "derpp": DERpp,
+    "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb,
 }
 
 

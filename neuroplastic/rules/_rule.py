@@ -216,6 +216,15 @@ class Rule:
         return f"{type(self).__name__}({hyper}; {sum(len(g['layers']) for g in self.param_groups)} layers)"
 
 
+def batch_scale(reduction: str, batch: int) -> float:
+    """The factor of the batch reduction: 1 / B for "mean", 1 for "sum"."""
+    if reduction == "mean":
+        return 1.0 / max(batch, 1)
+    if reduction == "sum":
+        return 1.0
+    raise ValueError(f"reduction={reduction!r} is invalid: expected 'mean' or 'sum'.")
+
+
 def reduce(x: Tensor, reduction: str, batch: int) -> Tensor:
     if reduction == "mean":
         return x / max(batch, 1)

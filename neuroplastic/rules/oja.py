@@ -5,15 +5,17 @@ A single neuron converges to the unit-norm top principal component of the input 
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, batch_scale, check_hyper, is_number
 
 
 def oja(w: Tensor, pre: Tensor, post: Tensor, *, reduction: str = "mean") -> Tensor:
-    hebb = post.T @ pre
+    scale = batch_scale(reduction, len(pre))
     decay = (post * post).sum(0)[:, None] * w
-    return reduce(hebb - decay, reduction, len(pre))
+    # one GEMM with the decay folded into its epilogue: scale * (post^T pre - decay)
+    return torch.addmm(decay, post.T, pre, beta=-scale, alpha=scale)
 
 
 class Oja(Rule):

@@ -17,21 +17,28 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, batch_scale, check_hyper, is_number
 
 
 def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_hebbian: bool = True,
              normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean") -> Tensor:
     y = torch.softmax(post / tau, dim=1)
-    if anti_hebbian:
-        winner = torch.nn.functional.one_hot(post.argmax(1), post.shape[1]).to(torch.bool)
-        y = torch.where(winner, y, -y)
-    dw = reduce(y.T @ pre - (y * post).sum(0)[:, None] * w, reduction, len(pre))
-    if normalize_delta:
-        dw = dw / dw.abs().max().clamp_min(1e-30)
+    if anti_hebbian:                                   # losers flip sign, the winner keeps +y
+        rows = torch.arange(len(post), device=post.device)
+        winner = post.argmax(1)
+        keep = y[rows, winner]
+        y = y.neg_()
+        y[rows, winner] = keep
+    scale = batch_scale(reduction, len(pre))
+    # one GEMM with the decay term in its epilogue: scale * (y^T x - diag(sum y u) w)
+    dw = torch.addmm((y * post).sum(0)[:, None] * w, y.T, pre, beta=-scale, alpha=scale)
+    row = None                                          # per-row factor, applied in one pass
     if power:
-        dw = (w.norm(dim=1, keepdim=True) - 1).abs().pow(power) * dw
-    return dw
+        row = (w.norm(dim=1, keepdim=True) - 1).abs().pow(power)
+    if normalize_delta:
+        inv = 1.0 / dw.abs().amax().clamp_min(1e-30)
+        row = inv if row is None else row * inv
+    return dw if row is None else dw.mul_(row)
 
 
 class SoftWTA(Rule):

@@ -1,0 +1,84 @@
+"""Local-rule update speed against the machine's float32 matrix-multiply peak, in one run.
+
+`python benchmarks/rules.py [--threads N]`: for a 2000 x 784 layer at batch 256, times
+(forward u = x W^T) + (the rule's update) for neuroplastic's soft_wta and oja, and compares:
+
+* peak: one (256 x 784) @ (784 x 2000) matrix product, same threads, same run, as GFLOP/s;
+* outer: the same Oja update written as SpikingJelly's learners write theirs, materialising the
+  per-sample outer products as a (batch, out, in) tensor before the batch reduction;
+* loop: pytorch-hebbian's Oja reproduced: a Python loop over samples and output neurons
+  (timed on a few samples and scaled to the batch).
+
+FLOPs counted: 2 B out in for the forward plus 2 B out in for the Hebbian product (elementwise
+terms ignored), so a rule at "100% of peak" costs two matrix products. Prints JSON lines.
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from neuroplastic.rules import oja, soft_wta
+
+OUT, IN, B = 2000, 784, 256
+
+
+def timeit(fn, min_s=1.0):
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_s:
+        fn()
+        n += 1
+    return (time.perf_counter() - t0) / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(OUT, IN, generator=g) / IN ** 0.5
+    x = torch.rand(B, IN, generator=g)
+    flops = 4 * B * OUT * IN
+
+    t_peak = timeit(lambda: x @ w.T)
+    peak = 2 * B * OUT * IN / t_peak / 1e9
+
+    def step_softwta():
+        return soft_wta(w, x, x @ w.T, tau=1.0)
+
+    def step_oja():
+        return oja(w, x, x @ w.T)
+
+    def step_outer():                      # (batch, out, in) outer products, then the mean
+        y = x @ w.T
+        per_sample = y[:, :, None] * (x[:, None, :] - y[:, :, None] * w[None])
+        return per_sample.mean(0)
+
+    def loop_oja(n):                       # per sample, per output neuron (pytorch-hebbian style)
+        dw = torch.zeros_like(w)
+        for b in range(n):
+            for i in range(OUT):
+                yi = torch.dot(w[i], x[b])
+                dw[i] += yi * (x[b] - yi * w[i])
+        return dw / n
+
+    rows = [("matmul peak", t_peak, peak)]
+    for name, fn in (("soft_wta", step_softwta), ("oja", step_oja), ("oja as (B, out, in) outer", step_outer)):
+        t = timeit(fn)
+        rows.append((name, t, flops / t / 1e9))
+    n_loop = 2
+    t_loop = timeit(lambda: loop_oja(n_loop), min_s=2.0) * B / n_loop
+    rows.append(("oja as Python loop (scaled to batch)", t_loop, flops / t_loop / 1e9))
+    load = os.getloadavg()[0]
+    t_oja = rows[2][1]
+    for name, t, gf in rows:
+        print(json.dumps({"what": name, "ms_per_update": 1e3 * t, "gflops": gf,
+                          "fraction_of_peak": gf / peak, "slowdown_vs_oja": t / t_oja,
+                          "threads": args.threads, "load_avg": load}))
+
+
+if __name__ == "__main__":
+    main()
