@@ -15,22 +15,16 @@ terms ignored), so a rule at "100% of peak" costs two matrix products. Prints JS
 import argparse
 import json
 import os
-import time
 
 import torch
+
+from _timing import timeit
 
 from neuroplastic.rules import oja, soft_wta
 
 OUT, IN, B = 2000, 784, 256
 
 
-def timeit(fn, min_s=1.0):
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_s:
-        fn()
-        n += 1
-    return (time.perf_counter() - t0) / n
 
 
 def main():

@@ -3,22 +3,16 @@ matrix products in the same process (run in the benchmark venv: .bench/avl/bin/p
 Prints one JSON line: ms per STDP step, ms for two matrix products, and their ratio."""
 import json
 import os
-import time
 
 import torch
 from torch import nn
 from spikingjelly.activation_based import learning
 
+from _timing import timeit
+
 OUT, IN, B = 2000, 784, 256
 
 
-def timeit(fn, min_s=1.0):
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_s:
-        fn()
-        n += 1
-    return (time.perf_counter() - t0) / n
 
 
 torch.manual_seed(0)

@@ -1,11 +1,9 @@
 """Local plasticity rules: the contract for every registered rule, then each rule's property."""
-import math
 
 import pytest
 import torch
 from torch import nn
 
-from neuroplastic import rules
 from neuroplastic.rules import RULES
 from neuroplastic.testing import check_rule
 

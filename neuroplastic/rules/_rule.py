@@ -45,6 +45,13 @@ def is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def common_hyper(lr, reduction: str, **more) -> dict:
+    """Validate the hyper-parameters every rule shares; returns them with ``more`` as defaults."""
+    check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
+    check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
+    return dict(lr=lr, **more, reduction=reduction)
+
+
 def as_rows(layer: nn.Module, pre: Tensor, post: Tensor) -> tuple[Tensor, Tensor]:
     """(pre, post) as (B, n_in), (B, n_out) rows; conv inputs become unfolded patches."""
     if isinstance(layer, nn.Linear):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, check_hyper, common_hyper, is_number, reduce
 
 
 def bcm(w: Tensor, pre: Tensor, post: Tensor, theta: Tensor, *, tau_theta: float = 100.0,
@@ -31,13 +31,11 @@ class BCM(Rule):
 
     def __init__(self, layers, *, lr: float = 0.01, tau_theta: float = 100.0, theta_init: float = 0.0,
                  activation: str = "linear", reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
         check_hyper(is_number(tau_theta) and tau_theta >= 1, "tau_theta", tau_theta, "a number >= 1")
         check_hyper(is_number(theta_init) and theta_init >= 0, "theta_init", theta_init, "a number >= 0")
         check_hyper(activation in ("linear", "relu"), "activation", activation, "'linear' or 'relu'")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, tau_theta=tau_theta, theta_init=theta_init,
-                                      activation=activation, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction, tau_theta=tau_theta, theta_init=theta_init,
+                                              activation=activation))
 
     def initial_state(self, w, group):
         return {"theta": torch.full((w.shape[0],), float(group["theta_init"]), dtype=w.dtype, device=w.device)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, check_hyper, common_hyper, is_number, reduce
 
 
 def hebbian(w: Tensor, pre: Tensor, post: Tensor, *, decay: float = 0.0, reduction: str = "mean") -> Tensor:
@@ -20,10 +20,8 @@ class Hebbian(Rule):
 
     def __init__(self, layers, *, lr: float = 0.01, decay: float = 0.0, normalize: bool = False,
                  reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
         check_hyper(is_number(decay) and decay >= 0, "decay", decay, "a number >= 0")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, decay=decay, normalize=normalize, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction, decay=decay, normalize=normalize))
 
 
     def after_step(self, layer, group) -> None:

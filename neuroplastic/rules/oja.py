@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._rule import Rule, batch_scale, check_hyper, is_number
+from ._rule import Rule, batch_scale, common_hyper
 
 
 def oja(w: Tensor, pre: Tensor, post: Tensor, *, reduction: str = "mean") -> Tensor:
@@ -22,6 +22,4 @@ class Oja(Rule):
     fn = staticmethod(oja)
 
     def __init__(self, layers, *, lr: float = 0.01, reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._rule import Rule, batch_scale, check_hyper, is_number
+from ._rule import Rule, batch_scale, check_hyper, common_hyper, is_number
 
 
 def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_hebbian: bool = True,
@@ -46,9 +46,7 @@ class SoftWTA(Rule):
 
     def __init__(self, layers, *, lr: float = 0.01, tau: float = 1.0, anti_hebbian: bool = True,
                  normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
         check_hyper(is_number(tau) and tau > 0, "tau", tau, "a number > 0 (softmax temperature)")
         check_hyper(is_number(power) and power >= 0, "power", power, "a number >= 0")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, tau=tau, anti_hebbian=anti_hebbian,
-                                      normalize_delta=normalize_delta, power=power, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction, tau=tau, anti_hebbian=anti_hebbian,
+                                              normalize_delta=normalize_delta, power=power))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, common_hyper, reduce
 
 
 def subspace(w: Tensor, pre: Tensor, post: Tensor, *, reduction: str = "mean") -> Tensor:
@@ -19,6 +19,4 @@ class Subspace(Rule):
     fn = staticmethod(subspace)
 
     def __init__(self, layers, *, lr: float = 0.01, reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._rule import Rule, check_hyper, is_number, reduce
+from ._rule import Rule, check_hyper, common_hyper, is_number, reduce
 
 
 def three_factor(w: Tensor, pre: Tensor, post: Tensor, trace: Tensor, *, decay: float = 0.9,
@@ -28,10 +28,8 @@ class ThreeFactor(Rule):
     state_keys = ("trace",)
 
     def __init__(self, layers, *, lr: float = 0.01, decay: float = 0.9, reduction: str = "mean"):
-        check_hyper(is_number(lr) and lr > 0, "lr", lr, "a number > 0")
         check_hyper(is_number(decay) and 0 <= decay < 1, "decay", decay, "a number in [0, 1)")
-        check_hyper(reduction in ("mean", "sum"), "reduction", reduction, "'mean' or 'sum'")
-        super().__init__(layers, dict(lr=lr, decay=decay, reduction=reduction))
+        super().__init__(layers, common_hyper(lr, reduction, decay=decay))
 
     def initial_state(self, w, group):
         return {"trace": torch.zeros_like(w)}
