@@ -52,7 +52,7 @@ def _grid(n: int, per_row: int = 4, w: float = 2.6, h: float = 2.4, xlabel: str 
 
 def accuracy_matrices(by_method: dict[str, list]) -> "Figure":
     """R averaged over seeds, one heatmap per method (rows: after training on; cols: tested on)."""
-    fig, axes = _grid(len(by_method), xlabel="tested on experience", ylabel="after training on")
+    fig, axes = _grid(len(by_method), h=2.7, xlabel="tested on experience", ylabel="after training on")
     for ax, (method, rs) in zip(axes, by_method.items()):
         R = 100 * np.nanmean([np.asarray(r.R, dtype=float) for r in rs], axis=0)
         T = len(R)
@@ -125,7 +125,7 @@ def plasticity(by_method: dict[str, list]) -> "Figure | None":
     if not all(r.plasticity.get("trace") for rs in by_method.values() for r in rs):
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, len(PLASTICITY), figsize=(3.0 * len(PLASTICITY), 2.6))
+    fig, axes = plt.subplots(1, len(PLASTICITY), figsize=(3.0 * len(PLASTICITY), 2.9), layout="constrained")
     for ax, (key, label, scale) in zip(axes, PLASTICITY):
         for k, (method, rs) in enumerate(by_method.items()):
             vals = np.nanmean([[scale * (t.get(key) if t.get(key) is not None else np.nan)
@@ -133,8 +133,8 @@ def plasticity(by_method: dict[str, list]) -> "Figure | None":
             ax.plot(range(len(vals)), vals, marker="o", ms=3, color=colour(k), label=method)
         ax.set_xlabel("after experience")
         ax.set_ylabel(label)
-    axes[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 8), frameon=False)
     return fig
 
 
