@@ -1,0 +1,10 @@
+"""Spiking neurons: pure ``*_step(x, state, params)`` functions with NamedTuple state and params,
+thin modules, surrogate gradients, and ``unroll`` / ``lif_multistep`` over time."""
+from .alif import ALIF, ALIFParams, ALIFState, alif_init, alif_step
+from .lif import LIF, LIFParams, LIFState, lif_init, lif_step
+from .surrogate import SURROGATES, arctan, fast_sigmoid, spike, triangle
+from .unroll import lif_multistep, unroll
+
+__all__ = ["ALIF", "ALIFParams", "ALIFState", "LIF", "LIFParams", "LIFState", "SURROGATES", "alif_init",
+           "alif_step", "arctan", "fast_sigmoid", "lif_init", "lif_multistep", "lif_step", "spike",
+           "triangle", "unroll"]
