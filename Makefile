@@ -41,3 +41,7 @@ test-slow: data
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+bench: data
+	bash benchmarks/engine.sh
+	bash benchmarks/rules.sh

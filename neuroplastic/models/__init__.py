@@ -10,8 +10,9 @@ from torch import nn
 from .._registry import check_kwargs, check_name
 from .cnn import CNN
 from .mlp import MLP
+from .snn import SpikingMLP
 
-MODELS = {"mlp": MLP, "cnn": CNN}
+MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP}
 
 
 def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) -> nn.Module:
@@ -20,4 +21,4 @@ def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) ->
     return cls(in_shape=tuple(in_shape), n_classes=n_classes, task_classes=task_classes, **kwargs)
 
 
-__all__ = ["CNN", "MLP", "MODELS", "make"]
+__all__ = ["CNN", "MLP", "MODELS", "SpikingMLP", "make"]
