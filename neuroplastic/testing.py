@@ -116,7 +116,7 @@ def check_rule(name: str, kwargs: dict | None = None) -> None:
             pre, post = as_rows(layer, x, out.detach())
             w = weight_matrix(layer).detach().clone()
             group = rule.param_groups[0]
-            state = rule.initial_state(w, group)
+            state = rule.initial_state(w, group, pre, post)
             ref = cls.fn(w, pre, post, *[state[k] for k in cls.state_keys], **rule.fn_kwargs(group))
             ref = ref[0] if cls.state_keys else ref
             assert torch.allclose(ref.reshape(layer.weight.shape), d1[layer.weight], rtol=1e-5, atol=1e-7), \

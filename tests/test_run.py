@@ -221,3 +221,14 @@ def test_cli_run_results_export_list(tmp_path, capsys):
     assert main(["run", "--method", "ewcc", "--out", str(db), "--no-report"]) == 2
     assert "Did you mean 'ewc'" in capsys.readouterr().err
     assert main(["results", str(tmp_path / "missing.db")]) == 2
+
+
+def test_model_defaults_only_apply_to_the_default_model():
+    cnn = build_cells(load_grid({**TINY, "model": {}}, {"model.name": "cnn"}))[0]
+    assert cnn.model == "cnn" and "widths" not in cnn.model_kwargs
+    with pytest.raises(ConfigError, match="model 'cnn': unknown keyword 'widths'"):
+        build_cells(load_grid(TINY, {"model.name": "cnn"}))        # the grid's own mlp widths
+    snn = build_cells(load_grid({**TINY, "model": {"name": "snn_mlp", "T": 4}}))[0]
+    assert snn.model_kwargs == {"T": 4}
+    mlp = build_cells(load_grid({**TINY, "model": {}}))[0]
+    assert mlp.model == "mlp" and mlp.model_kwargs == {"widths": [400, 400]}

@@ -14,12 +14,14 @@ from .homeostatic import Homeostatic, synaptic_scaling
 from .oja import Oja, oja
 from .sanger import Sanger, sanger
 from .soft_wta import SoftWTA, soft_wta
+from .stdp import STDP, TripletSTDP, stdp, triplet_stdp
 from .subspace import Subspace, subspace
 from .three_factor import ThreeFactor, three_factor
 
 RULES: dict[str, type[Rule]] = {
     "hebbian": Hebbian, "covariance": Covariance, "oja": Oja, "sanger": Sanger, "subspace": Subspace,
     "soft_wta": SoftWTA, "bcm": BCM, "three_factor": ThreeFactor, "homeostatic": Homeostatic,
+    "stdp": STDP, "triplet_stdp": TripletSTDP,
 }
 
 
@@ -32,4 +34,4 @@ def make(name: str, layers, **kwargs) -> Rule:
 
 
 __all__ = ["RULES", "Rule", "make", "bcm", "covariance", "hebbian", "oja", "sanger", "soft_wta",
-           "subspace", "synaptic_scaling", "three_factor", *[c.__name__ for c in RULES.values()]]
+           "stdp", "subspace", "synaptic_scaling", "three_factor", "triplet_stdp", *[c.__name__ for c in RULES.values()]]

@@ -82,6 +82,8 @@ class Rule:
     fn = None
     #: names of per-layer state tensors the rule keeps (e.g. ("theta",) for BCM)
     state_keys: tuple[str, ...] = ()
+    #: state keys with a leading batch axis (traces); they restart when the batch size changes
+    per_sample_state: tuple[str, ...] = ()
     #: whether zero activity gives a zero update (homeostatic rules answer silence by growing)
     silence_is_fixed_point = True
 
@@ -91,6 +93,8 @@ class Rule:
         self.state: dict[nn.Module, dict[str, Tensor]] = {}
         self._records: dict[nn.Module, tuple[Tensor, Tensor]] = {}
         self._handles: dict[nn.Module, Any] = {}
+        self._post_of: dict[nn.Module, nn.Module] = {}
+        self._pending: dict[nn.Module, Tensor] = {}
         layers = list(layers) if not isinstance(layers, nn.Module) else [layers]
         if not layers:
             raise ValueError("Rule got no layers; pass e.g. [net[0]] (nn.Linear or nn.Conv2d).")
@@ -104,7 +108,9 @@ class Rule:
         layers = group.pop("layers", None)
         if layers is None:
             raise ValueError("a param group needs 'layers': [nn.Linear or nn.Conv2d, ...].")
-        layers = [layers] if isinstance(layers, nn.Module) else list(layers)
+        layers = [layers] if isinstance(layers, (nn.Module, tuple)) else list(layers)
+        pairs = [entry if isinstance(entry, tuple) else (entry, None) for entry in layers]
+        layers = [layer for layer, _ in pairs]
         for k in group:
             if k not in self.defaults:
                 raise ValueError(f"unknown hyper-parameter {k!r} for {type(self).__name__}; "
@@ -115,24 +121,41 @@ class Rule:
                                 f"{type(layer).__name__}; pass the layer itself, e.g. net[0].")
             if layer in self._handles:
                 raise ValueError(f"{layer} is in two param groups.")
-            self._handles[layer] = layer.register_forward_hook(self._record)
+        for layer, post_module in pairs:
+            if post_module is None:
+                self._handles[layer] = layer.register_forward_hook(self._record)
+            else:   # pre from the layer's input, post from another module's output (e.g. its neurons)
+                self._post_of[post_module] = layer
+                self._handles[layer] = (layer.register_forward_hook(self._record_pre),
+                                        post_module.register_forward_hook(self._record_post))
         self.param_groups.append({**self.defaults, **group, "layers": layers})
 
     def _record(self, layer, inputs, output) -> None:
         self._records[layer] = (inputs[0].detach(), output.detach())
 
+    def _record_pre(self, layer, inputs, output) -> None:
+        self._pending[layer] = inputs[0].detach()
+
+    def _record_post(self, module, inputs, output) -> None:
+        layer = self._post_of[module]
+        if layer in self._pending:
+            out = output[0] if isinstance(output, tuple) else output
+            self._records[layer] = (self._pending.pop(layer), out.detach())
+
     def remove(self) -> None:
         """Remove the forward hooks and drop any record."""
         for h in self._handles.values():
-            h.remove()
+            for handle in (h if isinstance(h, tuple) else (h,)):
+                handle.remove()
         self._handles.clear()
         self._records.clear()
+        self._pending.clear()
 
     def zero_records(self) -> None:
         self._records.clear()
 
     # ------------------------------------------------------------------ the update
-    def initial_state(self, w: Tensor, group: dict) -> dict[str, Tensor]:
+    def initial_state(self, w: Tensor, group: dict, pre: Tensor, post: Tensor) -> dict[str, Tensor]:
         """The state of a layer before its first step (stateful rules override)."""
         return {}
 
@@ -144,7 +167,9 @@ class Rule:
     def delta(self, w: Tensor, pre: Tensor, post: Tensor, state: dict[str, Tensor],
               group: dict) -> tuple[Tensor, dict[str, Tensor]]:
         """(dw, new_state) for one layer from the pure function; never modifies its inputs."""
-        state = state or self.initial_state(w, group)
+        if not state or any(state[k].shape[:1] != pre.shape[:1] and state[k].dim() == pre.dim()
+                            for k in self.per_sample_state):
+            state = self.initial_state(w, group, pre, post)     # (re)start, e.g. for a new batch size
         out = type(self).fn(w, pre, post, *[state[k] for k in self.state_keys], **self.fn_kwargs(group))
         if not self.state_keys:
             return out, {}
@@ -216,6 +241,7 @@ class Rule:
         # too, so a copy records and removes as the original does; only the records are dropped
         d = dict(self.__dict__)
         d["_records"] = {}
+        d["_pending"] = {}
         return d
 
     def __repr__(self) -> str:

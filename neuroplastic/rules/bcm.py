@@ -37,5 +37,5 @@ class BCM(Rule):
         super().__init__(layers, common_hyper(lr, reduction, tau_theta=tau_theta, theta_init=theta_init,
                                               activation=activation))
 
-    def initial_state(self, w, group):
+    def initial_state(self, w, group, pre=None, post=None):
         return {"theta": torch.full((w.shape[0],), float(group["theta_init"]), dtype=w.dtype, device=w.device)}

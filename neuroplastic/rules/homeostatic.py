@@ -37,7 +37,7 @@ class Homeostatic(Rule):
         check_hyper(is_number(intrinsic) and intrinsic >= 0, "intrinsic", intrinsic, "a number >= 0")
         super().__init__(layers, dict(lr=lr, target=target, tau=tau, intrinsic=intrinsic))
 
-    def initial_state(self, w, group):
+    def initial_state(self, w, group, pre=None, post=None):
         return {"rate": torch.full((w.shape[0],), float(group["target"]), dtype=w.dtype, device=w.device)}
 
     @torch.no_grad()

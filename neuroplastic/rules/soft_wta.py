@@ -22,7 +22,7 @@ from ._rule import Rule, batch_scale, check_hyper, common_hyper, is_number
 
 def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_hebbian: bool = True,
              normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean") -> Tensor:
-    y = torch.softmax(post / tau, dim=1)
+    y = torch.softmax(post if tau == 1 else post / tau, dim=1)
     if anti_hebbian:                                   # losers flip sign, the winner keeps +y
         rows = torch.arange(len(post), device=post.device)
         winner = post.argmax(1)
@@ -36,7 +36,8 @@ def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_heb
     if power:
         row = (w.norm(dim=1, keepdim=True) - 1).abs().pow(power)
     if normalize_delta:
-        inv = 1.0 / dw.abs().amax().clamp_min(1e-30)
+        lo, hi = torch.aminmax(dw)                      # max |dw| without an |dw| temporary
+        inv = 1.0 / torch.maximum(hi, -lo).clamp_min(1e-30)
         row = inv if row is None else row * inv
     return dw if row is None else dw.mul_(row)
 

@@ -31,5 +31,5 @@ class ThreeFactor(Rule):
         check_hyper(is_number(decay) and 0 <= decay < 1, "decay", decay, "a number in [0, 1)")
         super().__init__(layers, common_hyper(lr, reduction, decay=decay))
 
-    def initial_state(self, w, group):
+    def initial_state(self, w, group, pre=None, post=None):
         return {"trace": torch.zeros_like(w)}

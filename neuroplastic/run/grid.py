@@ -133,6 +133,15 @@ def _check_train(train: dict, where: str) -> dict:
     return t
 
 
+def _model_table(base: dict, override: dict) -> dict:
+    """The model table: an override that names another model starts afresh; the defaults
+    (mlp 400-400) apply only to the default model."""
+    name = override.get("name", base.get("name", DEFAULT_MODEL["name"]))
+    table = {**base, **override} if name == base.get("name", DEFAULT_MODEL["name"]) else dict(override)
+    table["name"] = name
+    return {**DEFAULT_MODEL, **table} if name == DEFAULT_MODEL["name"] else table
+
+
 def _split_table(name: str, table: dict, kind: str) -> tuple[str, dict, dict]:
     """(registered name, kwargs, nested overrides) of a [streams.X] / [methods.X] table."""
     if not isinstance(table, dict):
@@ -160,8 +169,8 @@ def build_cells(grid: dict) -> list[Cell]:
     device = grid.get("device", "auto")
     if device not in ("auto", "cpu") and not str(device).startswith("cuda"):
         raise ConfigError(f"device={device!r}: use auto, cpu or cuda.")
-    train = _check_train(grid.get("train", {}), "[train]")
-    base_model = {**DEFAULT_MODEL, **grid.get("model", {})}
+    _check_train(grid.get("train", {}), "[train]")       # the grid-wide table; streams may override
+    base_model = dict(grid.get("model", {}))
     if not grid.get("streams"):
         raise ConfigError("the grid has no [streams.NAME] table; add one (e.g. --stream split).")
     if not grid.get("methods"):
@@ -178,7 +187,7 @@ def build_cells(grid: dict) -> list[Cell]:
                                   f"Valid keywords: {', '.join(valid)}, plus train and model tables.")
             _check_type(fn, k, v, f"streams.{label}")
         t = _check_train({**grid.get("train", {}), **nested.get("train", {})}, f"streams.{label}.train")
-        model = {**base_model, **nested.get("model", {})}
+        model = _model_table(base_model, nested.get("model", {}))
         model_name = model.pop("name")
         cls = models.MODELS[check_name(model_name, models.MODELS, "model")]
         valid_m = [k for k in keyword_names(cls) if k not in ("in_shape", "n_classes", "task_classes")]
@@ -204,7 +213,6 @@ def build_cells(grid: dict) -> list[Cell]:
         for mlabel, meth, methkw in method_specs:
             for seed in seeds:
                 cells.append(Cell(sname, skw, meth, methkw, mname, mkw, t, seed, device, slabel, mlabel))
-    del train
     return cells
 
 
