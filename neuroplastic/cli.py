@@ -162,18 +162,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from . import methods, metrics, streams
+    from . import methods, metrics, models, rules, streams
     from ._registry import keyword_names
 
     if args.what == "metrics":
         for name, (desc, higher) in metrics.METRICS.items():
             print(f"{name:14s} {desc} ({'higher' if higher else 'lower'} is better)")
         return 0
-    registry = methods.METHODS if args.what == "methods" else streams.STREAMS
+    registry = {"methods": methods.METHODS, "streams": streams.STREAMS, "rules": rules.RULES,
+                "models": models.MODELS}[args.what]
+    hidden = {"layers", "in_shape", "n_classes", "task_classes"}
     for name, obj in registry.items():
         doc = (sys.modules[obj.__module__].__doc__ or "").strip().splitlines()[0]
         print(f"{name:14s} {doc}")
-        print(f"{'':14s} keywords: {', '.join(k for k in keyword_names(obj)) or '(none)'}")
+        print(f"{'':14s} keywords: {', '.join(k for k in keyword_names(obj) if k not in hidden) or '(none)'}")
     return 0
 
 
@@ -232,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--csv", required=True, metavar="FILE")
     ex.set_defaults(func=_cmd_export)
 
-    ls = sub.add_parser("list", help="list methods, streams or metrics")
-    ls.add_argument("what", choices=["methods", "streams", "metrics"])
+    ls = sub.add_parser("list", help="list methods, streams, rules, models or metrics")
+    ls.add_argument("what", choices=["methods", "streams", "rules", "models", "metrics"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -218,6 +218,8 @@ def test_cli_run_results_export_list(tmp_path, capsys):
     assert main(["export", str(db), "--csv", str(tmp_path / "o.csv")]) == 0
     assert len((tmp_path / "o.csv").read_text().strip().splitlines()) == 5
     assert main(["list", "methods"]) == 0 and "derpp" in capsys.readouterr().out
+    assert main(["list", "rules"]) == 0 and "triplet_stdp" in capsys.readouterr().out
+    assert main(["list", "models"]) == 0 and "snn_mlp" in capsys.readouterr().out
     assert main(["run", "--method", "ewcc", "--out", str(db), "--no-report"]) == 2
     assert "Did you mean 'ewc'" in capsys.readouterr().err
     assert main(["results", str(tmp_path / "missing.db")]) == 2
