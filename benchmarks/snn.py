@@ -38,10 +38,11 @@ class FastSigmoid(torch.autograd.Function):
         return g / (5 * v.abs() + 1) ** 2
 
 
-if impl == "neuroplastic":
+if impl in ("neuroplastic", "neuroplastic_bf16"):
     from neuroplastic.models import SpikingMLP
 
-    net = SpikingMLP(in_shape=(784,), n_classes=10, widths=(H,), T=T, tau_mem=2.0, slope=5.0)
+    net = SpikingMLP(in_shape=(784,), n_classes=10, widths=(H,), T=T, tau_mem=2.0, slope=5.0,
+                     precision="bf16" if impl.endswith("bf16") else "fp32")
 
     def forward(x):
         return net(x)
@@ -76,7 +77,7 @@ elif impl == "snntorch":
             count = count + spk
         return fc2(count / T)
 else:
-    raise SystemExit(f"unknown implementation {impl!r}: neuroplastic, plain or snntorch")
+    raise SystemExit(f"unknown implementation {impl!r}: neuroplastic, neuroplastic_bf16, plain or snntorch")
 
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 it = iter(range(10**9))

@@ -37,3 +37,22 @@ def test_spiking_mlp_reaches_97_percent_on_mnist():
     """LIF MLP 784-1000-10, T = 25, rate-coded MNIST, BPTT with surrogate gradients, full data."""
     acc = run_cell(_cell(None, [1000], 25, 4, n_test=None)).R[-1][0]
     assert acc >= 0.97, acc
+
+
+def test_bf16_spike_products_match_fp32_closely():
+    torch.manual_seed(0)
+    a = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6)
+    b = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6, precision="bf16")
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(16, 784)
+    torch.manual_seed(1)
+    ya = a(x)
+    ya.sum().backward()
+    torch.manual_seed(1)
+    yb = b(x)
+    yb.sum().backward()
+    assert torch.allclose(ya, yb, atol=0.05)
+    ga, gb = a.layers[0].weight.grad, b.layers[0].weight.grad
+    assert torch.nn.functional.cosine_similarity(ga.flatten(), gb.flatten(), dim=0) > 0.95
+    with pytest.raises(ValueError, match="precision"):
+        SpikingMLP(in_shape=(784,), n_classes=10, precision="fp8")
