@@ -64,10 +64,6 @@ class Method:
         self.model, self.optimizer = model, optimizer
         return self
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
     def begin(self, exp: Experience) -> None:
         self.task_ = exp.task
         self.seen_classes_ = sorted(set(self.seen_classes_) | set(exp.classes))

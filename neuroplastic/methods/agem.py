@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..streams import as_float
 from ._buffer import TaskBalanced
 from ._method import Method, check
 from .er import _as_task, _task_vector
@@ -49,8 +50,6 @@ class AGEM(Method):
         return loss.detach()
 
     def end(self, exp) -> None:
-        from ..streams import as_float
-
         x, y = exp.train
         self.memory_.add_task(as_float(x), y, _task_vector(exp.task, y))
 

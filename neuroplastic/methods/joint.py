@@ -14,6 +14,7 @@ from torch import Tensor
 
 from ..streams import Experience
 from ._method import Method, index_batches
+from .er import _task_vector
 
 
 class Joint(Method):
@@ -25,8 +26,7 @@ class Joint(Method):
     def begin(self, exp: Experience) -> None:
         super().begin(exp)
         x, y = exp.train
-        task = torch.full_like(y, -1 if exp.task is None else exp.task)
-        self.data_.append((x, y, task))
+        self.data_.append((x, y, _task_vector(exp.task, y)))
 
     def batches(self, exp, *, batch_size, epochs, generator) -> Iterator[tuple[Tensor, Tensor]]:
         x, y, t = (torch.cat(parts) for parts in zip(*self.data_))

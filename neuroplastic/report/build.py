@@ -131,9 +131,8 @@ def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
         fig = fn(by_method)
         if fig is None:
             continue
-        sub = None if figures_dir is None else figures_dir
         parts.append(f"<h3>{titles[name]}</h3>")
-        parts.append(_fig_html(fig, f"{_slug(stream)}_{name}", caption, sub))
+        parts.append(_fig_html(fig, f"{_slug(stream)}_{name}", caption, figures_dir))
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -9,15 +9,13 @@ driver (the caller) writes results.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import logging
 import multiprocessing as mp
 import os
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
-from .cell import Cell, Result, run_cell
+from .cell import Cell, run_cell
 
-log = logging.getLogger(__name__)
 Outcome = tuple[Cell, "Result | BaseException"]
 
 
@@ -38,15 +36,11 @@ def _exit_when_orphaned(parent: int) -> None:
             os._exit(1)
 
 
-def _run_quietly(cell: Cell) -> Result:
-    return run_cell(cell)
-
-
-def local(cells: list[Cell], *, workers: int = 1, progress: Callable | None = None) -> Iterator[Outcome]:
+def local(cells: list[Cell], *, workers: int = 1) -> Iterator[Outcome]:
     if workers <= 1:
         for cell in cells:
             try:
-                yield cell, run_cell(cell, progress)
+                yield cell, run_cell(cell)
             except KeyboardInterrupt:
                 raise
             except Exception as e:   # noqa: BLE001 - one failed cell must not lose the others
@@ -56,7 +50,7 @@ def local(cells: list[Cell], *, workers: int = 1, progress: Callable | None = No
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-        futures = {pool.submit(_run_quietly, c): c for c in cells}
+        futures = {pool.submit(run_cell, c): c for c in cells}
         try:
             for fut in cf.as_completed(futures):
                 cell = futures[fut]
@@ -81,7 +75,7 @@ def ray(cells: list[Cell], *, address: str | None = None, num_cpus: int | None =
         _ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         started = True
     try:
-        remote = _ray.remote(num_cpus=1)(_run_quietly)
+        remote = _ray.remote(num_cpus=1)(run_cell)
         pending = {remote.remote(c): c for c in cells}
         while pending:
             done, _ = _ray.wait(list(pending), num_returns=1)

@@ -209,7 +209,7 @@ def plasticity_figures(model, x, w0: dict) -> dict:
 
 
 def run_cell(cell: Cell, progress=None) -> Result:
-    """Train and evaluate one cell. ``progress(done_steps)`` is called after each experience."""
+    """Train and evaluate one cell. ``progress(done, total)`` is called after each experience."""
     t_start = time.perf_counter()
     rss_reset = reset_peak_rss()
     seed_everything(cell.seed)
