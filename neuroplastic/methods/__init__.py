@@ -8,6 +8,7 @@ from .derpp import DERpp
 from .er import ER
 from .ewc import EWC
 from .finetune import Finetune
+from .hebbian_pca import HebbianPCA
 from .joint import Joint
 from .lwf import LwF
 from .si import SI
@@ -15,7 +16,7 @@ from .softhebb import SoftHebb
 
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
-    "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb,
+    "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
 }
 
 

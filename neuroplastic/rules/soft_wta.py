@@ -22,24 +22,31 @@ from ._rule import Rule, batch_scale, check_hyper, common_hyper, is_number
 
 def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_hebbian: bool = True,
              normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean") -> Tensor:
-    y = torch.softmax(post if tau == 1 else post / tau, dim=1)
-    if anti_hebbian:                                   # losers flip sign, the winner keeps +y
-        rows = torch.arange(len(post), device=post.device)
-        winner = post.argmax(1)
-        keep = y[rows, winner]
-        y = y.neg_()
-        y[rows, winner] = keep
-    scale = batch_scale(reduction, len(pre))
-    # one GEMM with the decay term in its epilogue: scale * (y^T x - diag(sum y u) w)
-    dw = torch.addmm((y * post).sum(0)[:, None] * w, y.T, pre, beta=-scale, alpha=scale)
-    row = None                                          # per-row factor, applied in one pass
+    u = post if tau == 1 else post / tau
+    y = torch.softmax(u, dim=1)
+    # the decay coefficient c_k = sum_b y_bk u_bk (u the pre-temperature activation)
+    c = torch.einsum("bk,bk->k", y, post)
+    dw = torch.mm(y.T, pre)
+    if anti_hebbian:
+        # losers flip sign, the winner keeps +y:  y_anti = 2 y_win onehot(win) - y.  The flip is
+        # applied by negating the whole update at the end; only the B winners need the
+        # correction, a scatter of B rows instead of a pass over the (B, out) activations.
+        # Ties for the maximum all count as winners.
+        rows, win = (post == post.amax(1, keepdim=True)).nonzero(as_tuple=True)
+        y_win = y[rows, win]
+        c.index_add_(0, win, post[rows, win] * y_win, alpha=-2)
+        dw.index_add_(0, win, pre[rows] * y_win[:, None], alpha=-2)
+    sign = -1.0 if anti_hebbian else 1.0                 # dw now holds sign * (y^T x - ...)
+    dw.addcmul_(c[:, None], w, value=-1)                 # - diag(c) w
+    row = None                                           # per-row factor, applied in one pass
     if power:
         row = (w.norm(dim=1, keepdim=True) - 1).abs().pow(power)
-    if normalize_delta:
-        lo, hi = torch.aminmax(dw)                      # max |dw| without an |dw| temporary
-        inv = 1.0 / torch.maximum(hi, -lo).clamp_min(1e-30)
-        row = inv if row is None else row * inv
-    return dw if row is None else dw.mul_(row)
+    if normalize_delta:                                  # max |dw| (the batch scale cancels)
+        lo, hi = torch.aminmax(dw)
+        factor = sign / torch.maximum(hi, -lo).clamp_min(1e-30)
+    else:
+        factor = sign * batch_scale(reduction, len(pre))
+    return dw.mul_(factor if row is None else row * factor)
 
 
 class SoftWTA(Rule):
