@@ -1,6 +1,6 @@
 """LIF MLP training-step speed: neuroplastic vs a plain PyTorch step loop vs snnTorch.
 
-`python benchmarks/snn.py neuroplastic|plain CACHE.npz` (project venv) and
+`python benchmarks/snn.py neuroplastic|plain CACHE.npz [cpu|cuda]` (project venv) and
 `.bench/avl/bin/python benchmarks/snn.py snntorch|plain CACHE.npz` (benchmark venv).
 Protocol (issue 6): LIF MLP 784-1000-10, T = 25, batch 128, rate-coded MNIST (real images from the
 cache), tau such that v <- v/2 + x/2 per step, threshold 1, subtractive reset, fast-sigmoid surrogate
@@ -18,12 +18,13 @@ from torch import nn
 from _timing import timeit
 
 impl, cache = sys.argv[1], sys.argv[2]
+device = torch.device(sys.argv[3] if len(sys.argv) > 3 else "cpu")
 T, B, H = 25, 128, 1000
 torch.manual_seed(0)
 with np.load(cache) as z:
     x_all = torch.from_numpy(z["x_train"][:B * 8].reshape(-1, 784).astype(np.float32) / 255)
     y_all = torch.from_numpy(z["y_train"][:B * 8].astype(np.int64))
-batches = [(x_all[i:i + B], y_all[i:i + B]) for i in range(0, len(y_all), B)]
+batches = [(x_all[i:i + B].to(device), y_all[i:i + B].to(device)) for i in range(0, len(y_all), B)]
 
 
 class FastSigmoid(torch.autograd.Function):
@@ -51,8 +52,8 @@ elif impl == "plain":
     net = nn.ModuleList([fc1, fc2])
 
     def forward(x):
-        s = (torch.rand(T, *x.shape) < x).float()
-        v = torch.zeros(x.shape[0], H)
+        s = (torch.rand(T, *x.shape, device=x.device) < x).float()
+        v = torch.zeros(x.shape[0], H, device=x.device)
         count = 0
         for t in range(T):
             v = v + 0.5 * (fc1(s[t]) - v)
@@ -69,7 +70,7 @@ elif impl == "snntorch":
     net = nn.ModuleList([fc1, fc2, lif])
 
     def forward(x):
-        s = (torch.rand(T, *x.shape) < x).float()
+        s = (torch.rand(T, *x.shape, device=x.device) < x).float()
         mem = lif.init_leaky()
         count = 0
         for t in range(T):
@@ -79,6 +80,7 @@ elif impl == "snntorch":
 else:
     raise SystemExit(f"unknown implementation {impl!r}: neuroplastic, neuroplastic_bf16, plain or snntorch")
 
+net.to(device)
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 it = iter(range(10**9))
 
@@ -89,14 +91,23 @@ def train_step():
     loss = nn.functional.cross_entropy(forward(x), y)
     loss.backward()
     opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def forward_only():
     with torch.no_grad():
         forward(batches[0][0])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 train = timeit(train_step, min_s=3.0)
 fwd = timeit(forward_only, min_s=2.0)
-print(json.dumps({"impl": impl, "train_ms": 1e3 * train, "forward_ms": 1e3 * fwd, "torch": torch.__version__,
+if device.type == "cuda":
+    peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+else:
+    import resource
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # process peak RSS
+print(json.dumps({"impl": impl, "device": str(device), "peak_mb": peak_mb, "train_ms": 1e3 * train, "forward_ms": 1e3 * fwd, "torch": torch.__version__,
                   "threads": torch.get_num_threads(), "load_avg": os.getloadavg()[0]}))

@@ -19,7 +19,12 @@ def _run_method(name: str, kwargs: dict, scenario: str, seed: int = 0):
     stream = _tiny_stream(scenario)
     torch.manual_seed(seed)
     task_classes = [e.classes for e in stream] if scenario == "task" else None
-    model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,), task_classes=task_classes)
+    cls = methods.METHODS[name]
+    if cls.needs_model:
+        model = models.make(cls.needs_model, in_shape=(1, 8, 8), n_classes=10, task_classes=task_classes,
+                            **cls.check_model_kwargs)
+    else:
+        model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,), task_classes=task_classes)
     method = methods.make(name, **kwargs)
     method.setup(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9))
     g = torch.Generator().manual_seed(seed)
@@ -50,7 +55,7 @@ def check_method(name: str, kwargs: dict | None = None) -> None:
         assert "Valid keywords" in str(e), f"{name}: unknown-keyword error lacks the valid list: {e}"
     else:
         raise AssertionError(f"{name}: accepted an unknown keyword")
-    for scenario in ("class", "task"):
+    for scenario in cls.scenarios:
         m1, losses, out1 = _run_method(name, kwargs, scenario)
         assert losses, f"{name}: no training step ran"
         for loss in losses:
@@ -63,17 +68,18 @@ def check_method(name: str, kwargs: dict | None = None) -> None:
             f"{name}: two runs with one seed differ ({scenario}-incremental)"
 
 
-def _rule_layers(kind: str, dtype):
+def _rule_layers(kind: str, dtype, device="cpu"):
     from torch import nn
 
     torch.manual_seed(0)
     if kind == "linear":
-        return nn.Linear(12, 5).to(dtype), torch.rand(16, 12, dtype=dtype)
-    return nn.Conv2d(3, 4, 3, padding=1, stride=1).to(dtype), torch.rand(4, 3, 6, 6, dtype=dtype)
+        return nn.Linear(12, 5).to(dtype).to(device), torch.rand(16, 12, dtype=dtype).to(device)
+    return (nn.Conv2d(3, 4, 3, padding=1, stride=1).to(dtype).to(device),
+            torch.rand(4, 3, 6, 6, dtype=dtype).to(device))
 
 
-def check_rule(name: str, kwargs: dict | None = None) -> None:
-    """Raise AssertionError naming the broken part of the Rule contract."""
+def check_rule(name: str, kwargs: dict | None = None, device: str = "cpu") -> None:
+    """Raise AssertionError naming the broken part of the Rule contract (on ``device``)."""
     import copy
     import pickle
 
@@ -91,7 +97,7 @@ def check_rule(name: str, kwargs: dict | None = None) -> None:
         raise AssertionError(f"{name}: accepted an unknown keyword")
     for kind in ("linear", "conv"):
         for dtype in (torch.float32, torch.float64):
-            layer, x = _rule_layers(kind, dtype)
+            layer, x = _rule_layers(kind, dtype, device)
             rule = cls([layer], **kwargs)
             where = f"{name} on {kind} {dtype}"
             # zero activity -> zero update
@@ -102,7 +108,7 @@ def check_rule(name: str, kwargs: dict | None = None) -> None:
                 for dw in rule.deltas().values():
                     assert torch.count_nonzero(dw) == 0, f"{where}: zero activity gave a non-zero update"
                 rule.zero_records()
-                layer, x = _rule_layers(kind, dtype)
+                layer, x = _rule_layers(kind, dtype, device)
                 rule.remove()
                 rule = cls([layer], **kwargs)
             # deltas() has no side effects; step() applies lr * (the pure function's dw)

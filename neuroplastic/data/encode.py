@@ -3,6 +3,12 @@
 * ``rate(x, T, generator=)``: Bernoulli spikes with probability x in [0, 1] at each of T steps.
 * ``latency(x, T, threshold=)``: one spike per input at t = round((1 - x) (T - 1)): brighter
   inputs fire earlier; inputs below ``threshold`` never fire.
+* ``saccades(x, T, amplitude=)``: an image sequence: each image moved along three short
+  saccades (a triangle, as the sensor in N-MNIST's recording moved), by sub-pixel shifts.
+* ``delta(frames, threshold=)``: ON/OFF events where a pixel's log-intensity changed by more
+  than ``threshold`` since its last event (an event camera's model).
+* ``saccade_events(x, T)``: the two composed: an offline, event-based analogue of N-MNIST
+  built from the images themselves (it is *not* N-MNIST, which was recorded by a sensor).
 * decoders: ``spike_count(z)`` (sum over time), ``max_membrane(v)``, ``first_spike(z)`` (the step
   of the first spike, T where none).
 """
@@ -45,3 +51,55 @@ def first_spike(z: Tensor) -> Tensor:
     fired = z > 0
     idx = torch.where(fired, torch.arange(T, device=z.device).reshape(T, *([1] * (z.dim() - 1))), T)
     return idx.amin(0)
+
+
+def saccades(x: Tensor, T: int, *, amplitude: float = 2.0) -> Tensor:
+    """(T, B, C, H, W): images (B, C, H, W) or (B, H, W) translated along three saccades of
+    ``amplitude`` pixels (a closed triangle, T/3 steps each), by bilinear sub-pixel shifts with
+    zero padding."""
+    if T < 3:
+        raise ValueError(f"saccades need T >= 3 steps (three saccades), got {T}.")
+    img = x[:, None] if x.dim() == 3 else x
+    img = img.float()
+    B, C, H, W = img.shape
+    corners = torch.tensor([[0.0, 0.0], [1.0, 0.5], [0.0, 1.0], [0.0, 0.0]]) * amplitude   # (dx, dy) px
+    t = torch.linspace(0, 3, T)
+    seg = t.floor().clamp(max=2).long()
+    frac = (t - seg)[:, None]
+    path = corners[seg] * (1 - frac) + corners[seg + 1] * frac                                 # (T, 2)
+    # an affine grid per step: a shift of (dx, dy) pixels is 2 dx / W in normalised coordinates
+    theta = torch.zeros(T, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = -2 * path[:, 0] / W
+    theta[:, 1, 2] = -2 * path[:, 1] / H
+    grid = torch.nn.functional.affine_grid(theta, (T, C, H, W), align_corners=False).to(img.device)
+    frames = torch.nn.functional.grid_sample(
+        img.repeat(T, 1, 1, 1), grid.repeat_interleave(B, 0), mode="bilinear", padding_mode="zeros",
+        align_corners=False)
+    return frames.reshape(T, B, C, H, W)
+
+
+def delta(frames: Tensor, *, threshold: float = 0.1, eps: float = 1e-2) -> Tensor:
+    """(T, *shape[1:-3], 2, H, W) ON/OFF events from frames (T, ..., C, H, W) with C = 1: an
+    event fires where log(eps + intensity) moved by at least ``threshold`` from the level at the
+    pixel's last event (then the reference moves by whole thresholds). Step 0 sets the reference
+    and has no events."""
+    if frames.shape[-3] != 1:
+        raise ValueError(f"delta expects single-channel frames (T, ..., 1, H, W); got {tuple(frames.shape)}.")
+    if threshold <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}.")
+    logf = torch.log(eps + frames.clamp_min(0)).squeeze(-3)
+    ref = logf[0].clone()
+    out = torch.zeros((len(frames), *logf.shape[1:-2], 2, *logf.shape[-2:]), dtype=frames.dtype,
+                      device=frames.device)
+    for t in range(1, len(frames)):
+        n = torch.trunc((logf[t] - ref) / threshold)          # whole thresholds crossed (signed)
+        out[t, ..., 0, :, :] = (n > 0).to(frames.dtype)
+        out[t, ..., 1, :, :] = (n < 0).to(frames.dtype)
+        ref += n * threshold
+    return out
+
+
+def saccade_events(x: Tensor, T: int, *, amplitude: float = 2.0, threshold: float = 0.1) -> Tensor:
+    """(T, B, 2, H, W) ON/OFF events of images in [0, 1] moved along three saccades."""
+    return delta(saccades(x, T, amplitude=amplitude), threshold=threshold)

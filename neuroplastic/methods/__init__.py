@@ -5,6 +5,7 @@ from .._registry import check_kwargs, check_name
 from ._method import Method
 from .agem import AGEM
 from .derpp import DERpp
+from .diehl_cook import DiehlCookMethod
 from .er import ER
 from .ewc import EWC
 from .finetune import Finetune
@@ -17,6 +18,7 @@ from .softhebb import SoftHebb
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
     "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
+    "diehl_cook": DiehlCookMethod,
 }
 
 

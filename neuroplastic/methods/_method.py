@@ -42,6 +42,11 @@ class Method:
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
+    #: the model a method needs (None: any harness model); what check_method builds it with
+    needs_model: str | None = None
+    check_model_kwargs: dict = {}
+    #: the scenarios a method supports (a single-head method cannot run task-incremental)
+    scenarios: tuple[str, ...] = ("class", "task")
 
     def __init__(self) -> None:
         self.task_: int | None = None

@@ -9,10 +9,11 @@ from torch import nn
 
 from .._registry import check_kwargs, check_name
 from .cnn import CNN
+from .diehl_cook import DiehlCook
 from .mlp import MLP
 from .snn import SpikingMLP
 
-MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP}
+MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP, "diehl_cook": DiehlCook}
 
 
 def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) -> nn.Module:
@@ -21,4 +22,4 @@ def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) ->
     return cls(in_shape=tuple(in_shape), n_classes=n_classes, task_classes=task_classes, **kwargs)
 
 
-__all__ = ["CNN", "MLP", "MODELS", "SpikingMLP", "make"]
+__all__ = ["CNN", "DiehlCook", "MLP", "MODELS", "SpikingMLP", "make"]

@@ -24,19 +24,23 @@ def soft_wta(w: Tensor, pre: Tensor, post: Tensor, *, tau: float = 1.0, anti_heb
              normalize_delta: bool = True, power: float = 0.5, reduction: str = "mean") -> Tensor:
     u = post if tau == 1 else post / tau
     y = torch.softmax(u, dim=1)
+    scatter = anti_hebbian and pre.device.type == "cpu"
+    if anti_hebbian and not scatter:
+        # on GPUs the elementwise flip is cheap and, unlike a scatter-add, deterministic:
+        # losers flip sign, the winner(s) of each sample keep +y
+        y = torch.where(post == post.amax(1, keepdim=True), y, -y)
     # the decay coefficient c_k = sum_b y_bk u_bk (u the pre-temperature activation)
     c = torch.einsum("bk,bk->k", y, post)
     dw = torch.mm(y.T, pre)
-    if anti_hebbian:
-        # losers flip sign, the winner keeps +y:  y_anti = 2 y_win onehot(win) - y.  The flip is
-        # applied by negating the whole update at the end; only the B winners need the
-        # correction, a scatter of B rows instead of a pass over the (B, out) activations.
-        # Ties for the maximum all count as winners.
+    if scatter:
+        # CPU: y_anti = 2 y_win onehot(win) - y.  The flip is applied by negating the whole
+        # update at the end; only the B winners need the correction, a scatter of B rows
+        # instead of passes over the (B, out) activations. Ties for the maximum all count as winners.
         rows, win = (post == post.amax(1, keepdim=True)).nonzero(as_tuple=True)
         y_win = y[rows, win]
         c.index_add_(0, win, post[rows, win] * y_win, alpha=-2)
         dw.index_add_(0, win, pre[rows] * y_win[:, None], alpha=-2)
-    sign = -1.0 if anti_hebbian else 1.0                 # dw now holds sign * (y^T x - ...)
+    sign = -1.0 if scatter else 1.0                      # dw holds sign * (y^T x - ...)
     dw.addcmul_(c[:, None], w, value=-1)                 # - diag(c) w
     row = None                                           # per-row factor, applied in one pass
     if power:

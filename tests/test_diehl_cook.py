@@ -1,0 +1,114 @@
+"""Diehl & Cook (2015): the batched STDP network, its exact shortcuts, and its claim."""
+import pytest
+import torch
+
+from neuroplastic import data, methods
+from neuroplastic.models import DiehlCook
+from neuroplastic.models import diehl_cook as dc
+from neuroplastic.streams import as_float
+
+
+def _net(**kw):
+    return DiehlCook(in_shape=(1, 28, 28), n_classes=10, **kw)
+
+
+def test_inhibitory_relay_shortcut_equals_simulating_the_inhibitory_layer(monkeypatch):
+    x = as_float(data.load("mnist")[0][:6])
+    runs = []
+    for relay in (True, False):
+        monkeypatch.setattr(dc, "inhibition_is_relay", lambda p, r=relay: r)
+        net = _net(time=60)
+        g = torch.Generator().manual_seed(1)
+        counts = net.simulate(x, learn=dc.DCLearning(), norm=78.4, generator=g)
+        runs.append((counts, net.w.detach().clone(), net.theta.clone()))
+    assert runs[0][0].sum() > 0
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b)
+
+
+def test_event_driven_step_equals_the_dense_equations():
+    """One learning step from a random state against the dense matrix form of BindsNET's
+    network.run + DiehlAndCookNodes + PostPre (with one_spike off)."""
+    g = torch.Generator().manual_seed(0)
+    B, n_in, n = 5, 30, 8
+    p = dc.DCParams(one_spike=False)
+    learn = dc.DCLearning()
+    w = torch.rand(n_in, n, generator=g)
+    theta = torch.rand(n, generator=g)
+    s_prev = (torch.rand(B, n_in, generator=g) < 0.3).float()
+    s_now = (torch.rand(B, n_in, generator=g) < 0.3).float()
+    st = dc.dc_init(B, n_in, n, p)
+    st = st._replace(v_exc=-65 + 20 * torch.rand(B, n, generator=g), s_inh=(torch.rand(B, n, generator=g) < 0.2).float(),
+                     x_in=torch.rand(B, n_in, generator=g), x_exc=torch.rand(B, n, generator=g),
+                     in_b=s_prev.nonzero()[:, 0], in_i=s_prev.nonzero()[:, 1])
+    ref = {k: v.clone() for k, v in st._asdict().items()}
+    w0, th0 = w.clone(), theta.clone()
+    b, i = s_now.nonzero(as_tuple=True)
+    out = dc.dc_step(b, i, st, w, theta, p, learn=learn)
+    # dense reference
+    d = torch.exp(torch.tensor(-1 / 100.0))
+    i_exc = s_prev @ w0 - p.inh_to_exc * (ref["s_inh"].sum(1, keepdim=True) - ref["s_inh"])
+    v = d * (ref["v_exc"] + 65) - 65 + i_exc
+    spk = (v >= -52 + th0 * torch.exp(torch.tensor(-1 / 1e7))).float()
+    tr = torch.exp(torch.tensor(-1 / 20.0))
+    x_in = torch.where(s_now > 0, 1.0, ref["x_in"] * tr)
+    x_exc = torch.where(spk > 0, 1.0, ref["x_exc"] * tr)
+    w_ref = (w0 - 1e-4 * s_now.T @ x_exc + 1e-2 * x_in.T @ spk).clamp(0, 1)
+    torch.testing.assert_close(out.s_exc, spk)
+    torch.testing.assert_close(out.x_in, x_in)
+    torch.testing.assert_close(w, w_ref)
+    torch.testing.assert_close(out.v_exc, torch.where(spk > 0, -60.0, v))
+
+
+def test_one_spike_lets_one_crossing_neuron_per_sample_through():
+    g = torch.Generator().manual_seed(0)
+    net = _net(time=80)
+    x = as_float(data.load("mnist")[0][:8])
+    with torch.no_grad():
+        net.w.fill_(1.0)                                      # everything crosses at once
+    st = dc.dc_init(8, 784, 100, net.params)
+    for t in range(5):
+        u = torch.rand(8, 784, generator=g) < x.flatten(1) * 0.5
+        b, i = u.nonzero(as_tuple=True)
+        st = dc.dc_step(b, i, st, net.w, net.theta, net.params, generator=g)
+        assert (st.s_exc.sum(1) <= 1).all()
+
+
+def test_diehl_cook_learns_digits_from_a_small_stream_without_labels_reaching_the_weights():
+    xtr, ytr, xte, yte = data.load("mnist")
+    net = _net(time=150)
+    m = methods.make("diehl_cook", norm_every=10, label_samples=0).setup(net, torch.optim.SGD(net.parameters(), lr=0))
+    w0 = net.w.detach().clone()
+    for i in range(0, 600, 50):
+        m.observe(as_float(xtr[i:i + 50]), ytr[i:i + 50])
+    assert net.w.grad is None and not torch.equal(net.w, w0)
+    assert float(net.w.min()) >= 0 and float(net.w.max()) <= 1
+    torch.testing.assert_close(net.w.sum(0), torch.full((100,), 78.4), rtol=0.02, atol=0)
+    assert float(net.theta.mean()) > 0
+    acc = (m.predict(as_float(xte[:300])).argmax(1) == yte[:300]).float().mean()
+    assert acc > 0.3, acc                                        # chance is 0.1
+
+
+def test_diehl_cook_needs_its_network():
+    from neuroplastic.models import MLP
+
+    mlp = MLP(in_shape=(1, 28, 28), n_classes=10)
+    with pytest.raises(TypeError, match="model='diehl_cook'"):
+        methods.make("diehl_cook").setup(mlp, torch.optim.SGD(mlp.parameters(), lr=0.1))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="below target: 77-78% measured on CPU with batch 50 (1,000 test "
+                   "images); on an H200, batch 100 reached 81.6% and batch 200 79.5% (issue 6 note)")
+def test_diehl_cook_100_neurons_reaches_80_percent_after_10000_samples():
+    """The claim (issue 6): one pass over 10,000 MNIST samples, the labelling pass, >= 80%."""
+    from neuroplastic.streams import Experience
+
+    xtr, ytr, xte, yte = data.load("mnist")
+    net = _net()
+    m = methods.make("diehl_cook").setup(net, torch.optim.SGD(net.parameters(), lr=0))
+    for i in range(0, 10000, 50):
+        m.observe(as_float(xtr[i:i + 50]), ytr[i:i + 50])
+    m.end(Experience(0, (xtr[:10000], ytr[:10000]), (xte, yte), tuple(range(10))))
+    acc = (m.predict(as_float(xte[:2000])).argmax(1) == yte[:2000]).float().mean()
+    assert acc >= 0.80, acc
