@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from ..models.diehl_cook import DCLearning, DiehlCook, all_activity
+from ..models.diehl_cook import DCLearning, DiehlCook
 from ..streams import as_float
 from ._method import Method, check, is_number
 
@@ -89,11 +89,8 @@ class DiehlCookMethod(Method):
         x, y = x[: self.label_samples], y[: self.label_samples]
         counts = torch.cat([net.simulate(as_float(x[i:i + LABEL_BATCH]).to(net.w.device), generator=self.generator_)
                             for i in range(0, len(x), LABEL_BATCH)])
-        net.class_rates.zero_()
-        net.class_counts.zero_()
-        net.record(counts, y.to(counts.device))
+        net.record(counts, y.to(counts.device), reset=True)
 
     @torch.no_grad()
     def predict(self, x, task=None):
-        net: DiehlCook = self.model
-        return all_activity(net.simulate(x, generator=self.generator_), net.assignments, net.n_classes)
+        return self.model.classify(x, generator=self.generator_)

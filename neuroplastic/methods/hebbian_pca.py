@@ -48,7 +48,6 @@ class HebbianPCA(LocalRuleReadout):
                 layer.weight.copy_(self.init_std * torch.randn(layer.weight.shape, generator=g))
                 if layer.bias is not None:
                     layer.bias.zero_()
-        self.layers_ = layers
         self.means_ = [None] * len(layers)
         self.rule_ = RULES[self.rule](layers, lr=self.hebb_lr)
         return self

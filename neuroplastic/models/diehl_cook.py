@@ -242,8 +242,12 @@ class DiehlCook(nn.Module):
         return counts
 
     @torch.no_grad()
-    def record(self, counts: Tensor, y: Tensor, decay: float = 1.0) -> None:
-        """Add a batch's responses to the class responses and reassign labels."""
+    def record(self, counts: Tensor, y: Tensor, decay: float = 1.0, reset: bool = False) -> None:
+        """Add a batch's responses to the class responses (``reset``: start them afresh) and
+        reassign labels."""
+        if reset:
+            self.class_rates.zero_()
+            self.class_counts.zero_()
         self.class_rates.mul_(decay).index_add_(1, y, counts.T)
         self.class_counts.mul_(decay).index_add_(0, y, torch.ones_like(y, dtype=self.class_counts.dtype))
         mean = self.class_rates / self.class_counts.clamp_min(1)
@@ -252,8 +256,12 @@ class DiehlCook(nn.Module):
     def features(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         return self.simulate(x, generator=generator)
 
+    def classify(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Class scores (B, C) by "all activity", learning off."""
+        return all_activity(self.simulate(x, generator=generator), self.assignments, self.n_classes)
+
     def forward(self, x: Tensor, task=None) -> Tensor:
-        return all_activity(self.simulate(x), self.assignments, self.n_classes)
+        return self.classify(x)
 
 
 def scale_rates(flat: Tensor, rate_scale, intensity: float, dt: float) -> Tensor:

@@ -11,10 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-
-def spike_counts(z: Tensor) -> Tensor:
-    """Spikes per neuron over time: (T, B, ...) -> (B, ...)."""
-    return z.sum(0)
+from ..data.encode import spike_count as spike_counts   # spikes per neuron over time: (T, B, ...) -> (B, ...)
 
 
 def firing_rates(z: Tensor, dt_ms: float = 1.0) -> Tensor:
