@@ -1,7 +1,7 @@
-"""LIF MLP training-step speed: neuroplastic vs a plain PyTorch step loop vs snnTorch.
+"""LIF MLP training-step speed: neuroplastic vs a plain PyTorch step loop, snnTorch, SpikingJelly, Norse.
 
 `python benchmarks/snn.py neuroplastic|plain CACHE.npz [cpu|cuda]` (project venv) and
-`.bench/avl/bin/python benchmarks/snn.py snntorch|plain CACHE.npz` (benchmark venv).
+`.bench/avl/bin/python benchmarks/snn.py snntorch|spikingjelly|norse|plain CACHE.npz` (benchmark venv).
 Protocol (issue 6): LIF MLP 784-1000-10, T = 25, batch 128, rate-coded MNIST (real images from the
 cache), tau such that v <- v/2 + x/2 per step, threshold 1, subtractive reset, fast-sigmoid surrogate
 (slope 5), spike-count read-out, cross-entropy, Adam; forward + BPTT backward + step per batch, and
@@ -10,6 +10,7 @@ forward only. Prints one JSON line with the median ms per batch.
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -77,10 +78,51 @@ elif impl == "snntorch":
             spk, mem = lif(0.5 * fc1(s[t]), mem)
             count = count + spk
         return fc2(count / T)
+elif impl == "spikingjelly":
+    # SpikingJelly 2.x: multi-step LIFNode (its fused lif_multi_step over all T), soft reset
+    # (v_reset=None), SuperSpike = fast sigmoid; the input layer applied to all T steps at once.
+    from spikingjelly.activation_based import functional as sjf, neuron, surrogate as sjs
+
+    fc1, fc2 = nn.Linear(784, H), nn.Linear(H, 10)
+    lif = neuron.LIFNode(tau=2.0, v_threshold=1.0, v_reset=None, step_mode="m",
+                         surrogate_function=sjs.SuperSpike(alpha=5.0))
+    net = nn.ModuleList([fc1, fc2, lif])
+
+    def forward(x):
+        sjf.reset_net(net)
+        s = (torch.rand(T, *x.shape, device=x.device) < x).float()
+        spikes = lif(fc1(s.flatten(0, 1)).unflatten(0, (T, x.shape[0])))
+        return fc2(spikes.mean(0))
+elif impl == "norse":
+    # Norse 1.x: LIFBoxCell (LIF without synaptic current), dt * tau_mem_inv = 0.5 so that
+    # v <- v + (x - v)/2, subtractive reset, SuperSpike (fast sigmoid) with alpha 5, one cell call per step.
+    from norse.torch import LIFBoxCell, LIFBoxParameters
+    from norse.torch.functional.reset import reset_subtract
+
+    fc1, fc2 = nn.Linear(784, H), nn.Linear(H, 10)
+    lif = LIFBoxCell(LIFBoxParameters(tau_mem_inv=torch.tensor(500.0), v_th=torch.tensor(1.0),
+                                      method="super", alpha=torch.tensor(5.0), reset_method=reset_subtract), dt=1e-3)
+    net = nn.ModuleList([fc1, fc2, lif])
+
+    def forward(x):
+        s = (torch.rand(T, *x.shape, device=x.device) < x).float()
+        state, count = None, 0
+        for t in range(T):
+            z, state = lif(fc1(s[t]), state)
+            count = count + z
+        return fc2(count / T)
 else:
-    raise SystemExit(f"unknown implementation {impl!r}: neuroplastic, neuroplastic_bf16, plain or snntorch")
+    raise SystemExit(f"unknown implementation {impl!r}: neuroplastic, neuroplastic_bf16, plain, snntorch, spikingjelly or norse")
+
+import resource
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 net.to(device)
+rss_before = rss_mb()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 it = iter(range(10**9))
 
@@ -102,12 +144,31 @@ def forward_only():
         torch.cuda.synchronize()
 
 
-train = timeit(train_step, min_s=3.0)
-fwd = timeit(forward_only, min_s=2.0)
+def rss_anon_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon")) / 1024
+
+
+anon = {"before": 0.0, "peak": 0.0}
+if os.environ.get("SNN_MEMORY"):     # memory pass (snn.sh runs it with MALLOC_MMAP_THRESHOLD_): 5 steps
+    import threading                  # sample the anonymous (data) RSS; ru_maxrss also counts code pages
+    anon["before"] = anon["peak"] = rss_anon_mb()
+
+    def sample():
+        while True:
+            anon["peak"] = max(anon["peak"], rss_anon_mb())
+            time.sleep(2e-4)
+    threading.Thread(target=sample, daemon=True).start()
+    for _ in range(5):
+        train_step()
+    time.sleep(0.01)
+    train = fwd = float("nan")
+else:
+    train = timeit(train_step, min_s=3.0)
+    fwd = timeit(forward_only, min_s=2.0)
 if device.type == "cuda":
     peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
-else:
-    import resource
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # process peak RSS
-print(json.dumps({"impl": impl, "device": str(device), "peak_mb": peak_mb, "train_ms": 1e3 * train, "forward_ms": 1e3 * fwd, "torch": torch.__version__,
-                  "threads": torch.get_num_threads(), "load_avg": os.getloadavg()[0]}))
+else:   # growth of the process peak RSS over the set-up
+    peak_mb = rss_mb() - rss_before
+print(json.dumps({"impl": impl, "device": str(device), "peak_mb": peak_mb, "peak_anon_mb": anon["peak"] - anon["before"], "train_ms": 1e3 * train, "forward_ms": 1e3 * fwd, "torch": torch.__version__,
+                  "threads": torch.get_num_threads(), "load_avg": os.getloadavg()[0], "memory_pass": bool(os.environ.get("SNN_MEMORY"))}))

@@ -76,12 +76,13 @@ def test_surrogate_is_the_derivative_of_its_smooth_primitive(kind, slope, width)
     assert torch.autograd.gradcheck(Smooth.apply, (v,), eps=1e-6, atol=1e-5)
 
 
+@pytest.mark.parametrize("v_th,v_leak", [(1.0, 0.0), (0.7, 0.1)])
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 @pytest.mark.parametrize("kind", list(SURROGATES))
-def test_multistep_equals_the_step_loop(reset, kind):
+def test_multistep_equals_the_step_loop(reset, kind, v_th, v_leak):
     g = torch.Generator().manual_seed(1)
     xs = torch.rand(25, 8, 30, generator=g, dtype=torch.float64) * 2.5
-    p = LIFParams(tau_mem=4.0, v_th=1.0, reset=reset, surrogate=kind, slope=5.0)
+    p = LIFParams(tau_mem=4.0, v_th=v_th, v_leak=v_leak, reset=reset, surrogate=kind, slope=5.0)
     a = xs.clone().requires_grad_()
     b = xs.clone().requires_grad_()
     z_ref, s_ref = unroll(lif_step, a, params=p)
@@ -114,3 +115,30 @@ def test_encoders_and_decoders():
     assert encode.spike_count(lat).tolist() == [1.0, 1.0, 0.0]
     with pytest.raises(ValueError, match="\\[0, 1\\]"):
         encode.rate(torch.tensor([2.0]), 3)
+
+
+@pytest.mark.parametrize("kind", list(SURROGATES))
+def test_in_place_surrogates_equal_the_pure_functions(kind):
+    from neuroplastic.neurons.surrogate import surrogate_
+
+    v = torch.linspace(-3, 3, 601, dtype=torch.float64)
+    assert torch.allclose(surrogate_(v.clone(), kind, 3.0, 0.7), SURROGATES[kind](v, 3.0, 0.7), atol=1e-12)
+    with pytest.raises(ValueError, match="surrogate"):
+        surrogate_(v.clone(), "tanh", 1.0)
+
+
+def test_multistep_with_decay_one_and_its_single_backward():
+    """tau_mem = dt (decay 1): the final membrane's gradient still reaches the last input; the
+    fused backward reuses its saved buffer, so a second backward says what to do."""
+    g = torch.Generator().manual_seed(2)
+    xs = torch.rand(7, 3, 5, generator=g, dtype=torch.float64) * 2
+    p = LIFParams(tau_mem=1.0, reset="zero", slope=2.0)
+    a, b = xs.clone().requires_grad_(), xs.clone().requires_grad_()
+    z_ref, s_ref = unroll(lif_step, a, params=p)
+    z, v = lif_multistep(b, p)
+    (z_ref.sum() + 3 * s_ref.v.sum()).backward()
+    loss = z.sum() + 3 * v.sum()
+    loss.backward(retain_graph=True)
+    assert torch.allclose(a.grad, b.grad, atol=1e-9)
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        loss.backward()

@@ -56,3 +56,34 @@ def test_bf16_spike_products_match_fp32_closely():
     assert torch.nn.functional.cosine_similarity(ga.flatten(), gb.flatten(), dim=0) > 0.95
     with pytest.raises(ValueError, match="precision"):
         SpikingMLP(in_shape=(784,), n_classes=10, precision="fp8")
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_fused_spiking_layers_equal_linear_plus_the_step_loop(reset):
+    """Binary inputs make the rate code deterministic; the fused layers (event-driven columns,
+    LIF in place in the product's buffer, hand-written backward) then equal nn.Linear + lif_step."""
+    from neuroplastic.neurons import lif_step, unroll
+
+    g = torch.Generator().manual_seed(3)
+    net = SpikingMLP(in_shape=(40,), n_classes=3, widths=(30, 20), T=9, tau_mem=3.0, slope=4.0).double()
+    net.params_lif = net.params_lif._replace(reset=reset)
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.weight.mul_(2).add_(0.12)
+            layer.bias.fill_(0.2)
+    x = (torch.rand(6, 40, generator=g) < 0.3).double()
+    x[:, :5] = 0                                      # columns that never spike
+    out = net(x)
+    out.pow(2).sum().backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    z = x.expand(9, 6, 40)
+    for layer in net.layers:
+        z, _ = unroll(lif_step, layer(z), params=net.params_lif)
+        assert 0.05 < z.mean() < 0.95
+    ref = net.head(z.mean(0))
+    ref.pow(2).sum().backward()
+    assert torch.allclose(out, ref, atol=1e-12)
+    for a, p in zip(grads, net.parameters()):
+        assert torch.allclose(a, p.grad, atol=1e-10)
+    assert torch.equal(grads[0][:, :5], torch.zeros(30, 5, dtype=torch.float64))

@@ -33,6 +33,18 @@ def triangle(v: Tensor, slope: float = 1.0, width: float = 1.0) -> Tensor:
 SURROGATES = {"fast_sigmoid": fast_sigmoid, "arctan": arctan, "triangle": triangle}
 
 
+def surrogate_(v: Tensor, kind: str, slope: float, width: float = 1.0) -> Tensor:
+    """``SURROGATES[kind](v, slope, width)`` computed in place in ``v`` (no temporaries: on large
+    (T, B, N) tensors a fresh buffer per elementwise op costs as much as the op)."""
+    if kind == "fast_sigmoid":
+        return v.abs_().mul_(slope).add_(1.0).square_().reciprocal_()
+    if kind == "arctan":
+        return v.mul_(math.pi / 2.0 * slope).square_().add_(1.0).reciprocal_().mul_(slope / 2.0)
+    if kind == "triangle":
+        return v.abs_().mul_(-1.0 / width).add_(1.0).clamp_min_(0.0).mul_(slope / width)
+    raise ValueError(f"surrogate {kind!r} is unknown; choose one of {', '.join(SURROGATES)}.")
+
+
 class _Spike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v, kind: str, slope: float, width: float):
