@@ -12,13 +12,14 @@ from .finetune import Finetune
 from .hebbian_pca import HebbianPCA
 from .joint import Joint
 from .lwf import LwF
+from .ottt import OTTT
 from .si import SI
 from .softhebb import SoftHebb
 
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
     "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
-    "diehl_cook": DiehlCookMethod,
+    "diehl_cook": DiehlCookMethod, "ottt": OTTT,
 }
 
 
