@@ -9,17 +9,20 @@ from .diehl_cook import DiehlCookMethod
 from .er import ER
 from .ewc import EWC
 from .finetune import Finetune
+from .gpm import GPM
 from .hebbian_pca import HebbianPCA
+from .hlop import HLOP
 from .joint import Joint
 from .lwf import LwF
 from .ottt import OTTT
+from .owm import OWM
 from .si import SI
 from .softhebb import SoftHebb
 
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
     "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
-    "diehl_cook": DiehlCookMethod, "ottt": OTTT,
+    "diehl_cook": DiehlCookMethod, "ottt": OTTT, "hlop": HLOP, "gpm": GPM, "owm": OWM,
 }
 
 

@@ -139,5 +139,12 @@ class SpikingMLP(nn.Module):
         """Mean firing rate of the last hidden layer (its spike train is never stored)."""
         return self._run(x, counts=True)[-1] / self.T
 
+    @torch.no_grad()
+    def layer_rates(self, x: Tensor) -> list[Tensor]:
+        """Presynaptic firing rates of every weight layer, head included: the input intensities
+        (the rate code's expected rates), then each hidden layer's mean spikes over the T steps
+        (what gradient-projection methods such as HLOP record for a spiking network)."""
+        return [x.flatten(1).clamp(0, 1)] + [z.mean(0) for z in self.spikes(x)]
+
     def forward(self, x: Tensor, task=None) -> Tensor:
         return self.head(self.features(x), task)
