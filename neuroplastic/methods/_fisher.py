@@ -44,7 +44,8 @@ def diag_fisher(model: nn.Module, batches, *, task=None, mode: str = "empirical"
             saved[name] = (inp[0].detach(), outp)
         return hook
 
-    handles = [m.register_forward_hook(keep(n)) for n, m in linears.items()]
+    handles_by_name = {n: m.register_forward_hook(keep(n)) for n, m in linears.items()}
+    handles = list(handles_by_name.values())
     was_training = model.training
     model.eval()
     n_total = 0
@@ -54,6 +55,14 @@ def diag_fisher(model: nn.Module, batches, *, task=None, mode: str = "empirical"
             target = _labels(logits, y, mode, generator)
             # summed over samples, each sample's delta is its own gradient w.r.t. the layer output;
             # gradients w.r.t. the outputs only: no weight gradients are formed
+            if len(saved) < len(linears):     # layers not called as modules (e.g. fused spiking layers)
+                missing = [n for n in linears if n not in saved]
+                for n in missing:
+                    del linears[n]
+                    fast -= {f"{n}.weight", f"{n}.bias"}
+                slow = [n for n in params if n not in fast]
+                for n in missing:
+                    handles_by_name[n].remove()
             names = list(saved)
             deltas = torch.autograd.grad(F.cross_entropy(logits, target, reduction="sum"),
                                          [saved[n][1] for n in names])
@@ -83,5 +92,15 @@ def _per_sample_sq(model, params, names, x, y, task) -> dict[str, Tensor]:
         return F.cross_entropy(out, yi[None])
 
     theta = {n: params[n].detach() for n in names}
-    grads = vmap(grad(loss_one), in_dims=(None, 0, 0))(theta, x, y)
-    return {n: (g * g).sum(0) for n, g in grads.items()}
+    try:
+        grads = vmap(grad(loss_one), in_dims=(None, 0, 0))(theta, x, y)
+        return {n: (g * g).sum(0) for n, g in grads.items()}
+    except (RuntimeError, NotImplementedError):   # custom autograd functions without vmap support:
+        out = {n: torch.zeros_like(params[n]) for n in names}   # one sample at a time
+        chosen = [params[n] for n in names]
+        for xi, yi in zip(x, y):
+            gs = torch.autograd.grad(F.cross_entropy(model(xi[None], task), yi[None]), chosen, allow_unused=True)
+            for n, g in zip(names, gs):
+                if g is not None:
+                    out[n] += g * g
+        return out

@@ -59,10 +59,23 @@ def default_grid_path() -> Path:
     return Path(str(resources.files("neuroplastic") / "recipes" / "default.toml"))
 
 
-def read_toml(path: str | Path) -> dict:
+def recipe_path(path: str | Path) -> Path:
+    """A grid file as given, else a recipe shipped with the package: ``recipes/NAME.toml``,
+    ``NAME.toml`` or ``NAME`` resolve to ``neuroplastic/recipes/NAME.toml``."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"grid file {path} does not exist.")
+    if path.is_file():
+        return path
+    shipped = Path(str(resources.files("neuroplastic") / "recipes"))
+    candidate = shipped / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if candidate.is_file():
+        return candidate
+    known = sorted(p.stem for p in shipped.glob("*.toml"))
+    raise ConfigError(f"grid file {path} does not exist{did_you_mean(path.stem, known)} "
+                      f"(shipped recipes: {', '.join(known)}).")
+
+
+def read_toml(path: str | Path) -> dict:
+    path = recipe_path(path)
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
