@@ -124,3 +124,47 @@ def test_spiking_hlop_forgets_less_than_spiking_finetune():
     _, bwt_h = _acc_bwt("hlop", "snn_mlp", snn, n_tasks=4, lr=0.1)
     _, bwt_f = _acc_bwt("finetune", "snn_mlp", snn, n_tasks=4, lr=0.1)
     assert bwt_h > -3 and bwt_f < bwt_h - 8, (bwt_h, bwt_f)
+
+
+@pytest.mark.slow
+def test_hlop_recipe_claims_one_seed():
+    """The shipped recipe's cells (seed 0): Permuted-MNIST 10 tasks x 60,000 images on
+    784-800-800-10, and the spiking 784-800-10 variant."""
+    from neuroplastic.run.grid import build_cells, load_grid
+
+    cells = {(c.stream_label, c.method): c for c in build_cells(load_grid("recipes/hlop_pmnist.toml", seeds=1))
+             if c.method in ("hlop", "finetune", "joint")}
+    res = {}
+    for key, cell in cells.items():
+        R = np.array(run_cell(cell).R)
+        res[key] = (100 * R[-1].mean(), 100 * np.mean([R[-1][i] - R[i][i] for i in range(len(R) - 1)]))
+    ann = {m: v for (s, m), v in res.items() if s == "pmnist"}
+    snn = {m: v for (s, m), v in res.items() if s == "pmnist_snn"}
+    assert ann["hlop"][1] > -3 and ann["finetune"][1] < -15, res
+    assert ann["hlop"][0] > ann["joint"][0] - 5, res
+    assert snn["hlop"][1] > -3 and snn["finetune"][1] < snn["hlop"][1] - 8, res
+
+
+def test_conv_layers_are_protected_through_their_input_patches():
+    """On a CNN, each convolution's input is its unfolded patches (C k k); a basis learned from
+    them makes the projected update leave the responses to those patches unchanged."""
+    from neuroplastic import methods, models
+
+    torch.manual_seed(0)
+    model = models.make("cnn", in_shape=(1, 12, 12), n_classes=3, channels=(4, 6), hidden=8)
+    hlop = methods.make("hlop", subspace=[9, 36, 20, 4]).setup(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    x = torch.rand(16, 1, 12, 12)
+    inputs = layer_inputs_of(model, x)
+    assert [tuple(r.shape[1:]) for r in inputs] == [(9,), (36,), (6 * 3 * 3,), (8,)]
+    conv = hlop.layers_[0]
+    basis = torch.linalg.svd(inputs[0], full_matrices=False)[2][:4]          # top-4 patch directions
+    old_patches = inputs[0] @ basis.T @ basis                                  # patches inside that subspace
+    grad = torch.randn_like(conv.weight)
+    project_out_(grad, basis)
+    assert (grad.view(4, -1) @ old_patches.T).abs().max() < 1e-4
+    assert grad.abs().sum() > 0
+
+
+def layer_inputs_of(model, x):
+    from neuroplastic.methods._projection import layer_inputs
+    return layer_inputs(model, x)
