@@ -4,8 +4,10 @@ from __future__ import annotations
 from .._registry import check_kwargs, check_name
 from ._method import Method
 from .agem import AGEM
+from .bn_adapt import BNAdapt
 from .derpp import DERpp
 from .diehl_cook import DiehlCookMethod
+from .eata import EATA
 from .er import ER
 from .ewc import EWC
 from .finetune import Finetune
@@ -14,15 +16,19 @@ from .hebbian_pca import HebbianPCA
 from .hlop import HLOP
 from .joint import Joint
 from .lwf import LwF
+from .nhl import NHL
 from .ottt import OTTT
 from .owm import OWM
 from .si import SI
 from .softhebb import SoftHebb
+from .source import Source
+from .tent import TENT
 
 METHODS: dict[str, type[Method]] = {
     "finetune": Finetune, "joint": Joint, "ewc": EWC, "si": SI, "er": ER, "agem": AGEM,
     "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
     "diehl_cook": DiehlCookMethod, "ottt": OTTT, "hlop": HLOP, "gpm": GPM, "owm": OWM,
+    "source": Source, "bn_adapt": BNAdapt, "tent": TENT, "eata": EATA, "nhl": NHL,
 }
 
 
