@@ -122,3 +122,31 @@ def test_tent_and_nhl_lower_the_error_on_severity_5_noise(source_state, noise_st
     err = {name: run_tta(_method(name, source_state), noise_stream, setting="reset_each_shift")["mean_error"]
            for name in ("source", "tent", "nhl")}
     assert err["tent"] < err["source"] and err["nhl"] < err["source"], err
+
+
+def test_tta_cells_run_from_a_grid_and_reach_the_report(tmp_path):
+    """A grid with TTA methods: the source is trained once (cached) and shared, the online errors
+    are stored, and the report shows the corruption x method table."""
+    import neuroplastic as npl
+    from neuroplastic.report import build_report
+    from neuroplastic.run import Store
+    from neuroplastic.run.grid import build_cells, load_grid
+
+    grid = {"seeds": 1, "train": {"epochs": 1, "lr": 0.05, "eval_every": 0, "tta_setting": "continual"},
+            "model": {"name": "cnn", "channels": [4, 8], "hidden": 16, "norm": "bn"},
+            "streams": {"noise": {"stream": "corrupted", "dataset": "mnist", "corruptions": ["gaussian_noise"],
+                                  "severities": [1, 5], "n_test": 200},
+                        "digits": {"stream": "domain_shift", "n_test": 300}},
+            "methods": {"source": {}, "tent": {}}}
+    npl.run(grid, out=tmp_path / "r.db", workers=1)
+    with Store(tmp_path / "r.db") as store:
+        results = store.results()
+    assert len(results) == 4 and all(r.tta["setting"] == "continual" for r in results)
+    noise = [r for r in results if r.cell["stream_label"] == "noise"]
+    assert all(len(r.tta["error"]) == 2 and r.tta["severity"] == [1, 5] for r in noise)
+    src = next(r for r in noise if r.cell["method"] == "source")
+    assert src.tta["error"] == pytest.approx(src.tta["source_error"], abs=1e-6)   # no adaptation
+    html = build_report(results, tmp_path / "r.html").read_text()
+    assert "error per corruption" in html and "gaussian_noise" in html
+    with pytest.raises(Exception, match="tta_setting"):
+        build_cells(load_grid({**grid, "train": {"tta_setting": "sometimes"}}))

@@ -120,10 +120,47 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]+", "-", text).strip("-") or "stream"
 
 
+def tta_table(by_method: dict[str, list[Result]]) -> str:
+    """Corruption x method: online error (%) per corruption (mean over its severities and the
+    seeds), the mean over corruptions, and the source model's error in the first row."""
+    first = next(iter(by_method.values()))[0].tta
+    names = list(dict.fromkeys(first["corruption"]))
+
+    def per_corruption(rs, key):
+        out = []
+        for name in names:
+            vals = [np.mean([e for e, c in zip(r.tta[key], r.tta["corruption"]) if c == name]) for r in rs]
+            out.append(float(np.mean(vals)))
+        return out
+    rows = [("source (no adaptation)", per_corruption(next(iter(by_method.values())), "source_error"))]
+    rows += [(m, per_corruption(rs, "error")) for m, rs in by_method.items()]
+    best = [min(r[1][j] for r in rows[1:]) for j in range(len(names))]
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = []
+    for label, errs in rows:
+        marks = [' class="best"' if label != rows[0][0] and e == best[j] else "" for j, e in enumerate(errs)]
+        cells = "".join(f"<td{mark}>{e:.1f}</td>" for mark, e in zip(marks, errs))
+        body.append(f"<tr><td>{html.escape(label)}</td>{cells}<td>{np.mean(errs):.1f}</td></tr>")
+    return (f"<table><tr><th>method</th>{head}<th>mean</th></tr>{''.join(body)}</table>"
+            f'<p class="note">Test-time adaptation, setting <b>{html.escape(first["setting"])}</b>, test batch '
+            f'{first["batch_size"]}: online error in % (each batch predicted before the next is seen), mean over '
+            "severities and seeds; bold: the lowest per column. Source: the same trained model without adaptation.</p>")
+
+
 def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
     table, note = summary_table(by_method)
     parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>Stream: {html.escape(stream)}</h2>',
              _stream_line(by_method), "<h3>Summary</h3>", table, f'<p class="note">{note}</p>']
+    if all(getattr(r, "tta", None) for rs in by_method.values() for r in rs):
+        parts += ["<h3>Test-time adaptation: error per corruption</h3>", tta_table(by_method)]
+        fig = plots.tta_error_vs_severity(by_method)
+        if fig is not None:
+            parts += ["<h3>Error against severity</h3>",
+                      _fig_html(fig, f"{_slug(stream)}_severity", "Online error against corruption severity, "
+                                "mean over corruptions and seeds; dashed: the source model.", figures_dir)]
+        parts.append(_fig_html(plots.costs(by_method), f"{_slug(stream)}_costs", FIGURES[-1][2], figures_dir))
+        parts.append("</section>")
+        return "\n".join(parts)
     titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
               "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
               "costs": "Cost"}

@@ -153,3 +153,28 @@ def costs(by_method: dict[str, list]) -> "Figure":
         ax.set_xlabel(label)
     fig.tight_layout()
     return fig
+
+
+def tta_error_vs_severity(by_method: dict[str, list]) -> "Figure | None":
+    """Test-time adaptation: online error against corruption severity, mean over corruptions and
+    seeds (the source's error, dashed, from the first method's source evaluation)."""
+    first = next(iter(by_method.values()))[0]
+    sev = sorted({s for s in first.tta.get("severity", []) if s})
+    if len(sev) < 2:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+
+    def by_severity(rs, key):
+        return [np.nanmean([np.mean([e for e, s in zip(r.tta[key], r.tta["severity"]) if s == level])
+                            for r in rs]) for level in sev]
+    for i, (method, rs) in enumerate(by_method.items()):
+        ax.plot(sev, by_severity(rs, "error"), marker="o", color=colour(i), label=method)
+    ax.plot(sev, by_severity(next(iter(by_method.values())), "source_error"), ls="--", color="0.5",
+            label="source (no adaptation)")
+    ax.set_xlabel("severity")
+    ax.set_ylabel("online error (%)")
+    ax.set_xticks(sev)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

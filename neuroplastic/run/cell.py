@@ -73,6 +73,8 @@ class Result:
     costs: dict
     plasticity: dict
     env: dict = field(default_factory=dict)
+    #: test-time adaptation cells: setting, online error per experience, source error, labels
+    tta: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Strict JSON (NaN stored as null), readable by SQLite's json functions too."""
@@ -210,6 +212,8 @@ def plasticity_figures(model, x, w0: dict) -> dict:
 
 def run_cell(cell: Cell, progress=None) -> Result:
     """Train and evaluate one cell. ``progress(done, total)`` is called after each experience."""
+    if getattr(methods.METHODS[cell.method], "adapts", False):
+        return run_tta_cell(cell, progress)
     t_start = time.perf_counter()
     rss_reset = reset_peak_rss()
     seed_everything(cell.seed)
@@ -304,3 +308,60 @@ def run_cell(cell: Cell, progress=None) -> Result:
     env = environment(device)
     env["pid"] = os.getpid()
     return Result(cell.key, cell.config(), R, b, curves, costs, figures, env)
+
+
+def run_tta_cell(cell: Cell, progress=None) -> Result:
+    """A test-time-adaptation cell: the source model trained on the clean training set of the
+    stream's dataset (cached under ``$NEUROPLASTIC_DATA/sources``, once per configuration and
+    seed), then one online pass over the stream's test experiences under ``train.tta_setting``.
+    R has one row: the online accuracy per experience; ``b`` holds the source accuracy."""
+    from ..data._fetch import data_home
+    from ..streams._stream import load_images
+    from ..tta import run_tta, train_source
+
+    t_start = time.perf_counter()
+    rss_reset = reset_peak_rss()
+    seed_everything(cell.seed)
+    device = resolve_device(cell.device)
+    tr = cell.train
+    stream = [_to_device(e, device) for e in streams.make(cell.stream, **{"seed": cell.seed, **cell.stream_kwargs})]
+    dataset = (stream[0].meta or {}).get("dataset")
+    if not dataset:
+        raise ValueError(f"{cell.method} is a test-time-adaptation method: its stream must say which clean dataset "
+                         f"trains the source model (use stream 'corrupted' or 'domain_shift', not {cell.stream!r}).")
+    x_tr, y_tr, _, _ = load_images(dataset)
+    model = models.make(cell.model, in_shape=tuple(stream[0].test[0].shape[1:]), n_classes=10,
+                        **cell.model_kwargs).to(device)
+    method = methods.make(cell.method, **cell.method_kwargs)
+    method.setup(model, make_optimizer(model.parameters(), tr))
+    source_train = {k: tr[k] for k in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay")}
+    t0 = time.perf_counter()
+    train_source(method, x_tr.to(device), y_tr.to(device), epochs=tr["epochs"], batch_size=tr["batch_size"],
+                 seed=cell.seed, cache=data_home() / "sources",
+                 key={"dataset": dataset, "model": cell.model, "model_kwargs": cell.model_kwargs,
+                      "train": source_train, "torch": torch.__version__.split("+")[0]})
+    source_s = time.perf_counter() - t0
+    b = [accuracy(method, e.test[0], e.test[1], None) for e in stream]
+    setting, bs = tr.get("tta_setting", "reset_each_shift"), tr.get("tta_batch_size", 128)
+    t0 = time.perf_counter()
+    out = run_tta(method, stream, setting=setting, batch_size=bs, seed=cell.seed)
+    adapt_s = time.perf_counter() - t0
+    if progress is not None:
+        progress(len(stream), len(stream))
+    n_test = sum(out["n"])
+    meta = [e.meta or {} for e in stream]
+    tta = {"setting": setting, "batch_size": bs, "error": out["error"], "mean_error": out["mean_error"],
+           "source_error": [100 * (1 - a) for a in b], "corruption": [m.get("corruption", str(i)) for i, m in enumerate(meta)],
+           "severity": [m.get("severity", 0) for m in meta], "dataset": dataset}
+    costs = {"wall_s": time.perf_counter() - t_start, "train_s": adapt_s, "source_train_s": source_s,
+             "samples_per_s": n_test / adapt_s if adapt_s > 0 else float("nan"), "train_samples": n_test,
+             "steps": len(range(0, n_test, bs)),
+             "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else peak_rss_mb(),
+             "peak_mem_kind": ("cuda max allocated" if device.type == "cuda" else
+                               "peak RSS during the cell" if rss_reset else "process peak RSS"),
+             "params": sum(p.numel() for p in model.parameters())}
+    R = [[1 - e / 100 for e in out["error"]]]
+    curves = {"steps": [], "acc": [], "starts": [], "boundaries": []}
+    env = environment(device)
+    env["pid"] = os.getpid()
+    return Result(cell.key, cell.config(), R, b, curves, costs, {}, env, tta)

@@ -50,6 +50,11 @@ DEFAULT_TRAIN = {
     "eval_every": 50,       # steps between continual evaluations (0: off)
     "eval_subset": 200,     # test samples per experience in continual evaluations
 }
+#: optional [train] keys (not added to cells that do not set them, so existing results keep their keys)
+OPTIONAL_TRAIN = {
+    "tta_setting": "reset_each_shift",   # test-time adaptation: see neuroplastic.tta.SETTINGS
+    "tta_batch_size": 128,               # test batch size of the TTA pass
+}
 DEFAULT_MODEL = {"name": "mlp", "widths": [400, 400]}
 TOP_KEYS = ("description", "seeds", "device", "train", "model", "streams", "methods")
 QUICK = {"n_train": 6000, "n_test": 1000}
@@ -127,11 +132,20 @@ def _check_type(fn, key: str, value, where: str) -> None:
 
 
 def _check_train(train: dict, where: str) -> dict:
+    valid = {**DEFAULT_TRAIN, **OPTIONAL_TRAIN}
     for key, value in train.items():
-        if key not in DEFAULT_TRAIN:
-            raise ConfigError(f"{where}: unknown key {key!r}.{did_you_mean(key, DEFAULT_TRAIN)} "
-                              f"Valid keys: {', '.join(DEFAULT_TRAIN)}.")
+        if key not in valid:
+            raise ConfigError(f"{where}: unknown key {key!r}.{did_you_mean(key, valid)} "
+                              f"Valid keys: {', '.join(valid)}.")
     t = {**DEFAULT_TRAIN, **train}
+    if "tta_setting" in t:
+        from ..tta import SETTINGS
+        if t["tta_setting"] not in SETTINGS:
+            raise ConfigError(f"{where}: tta_setting={t['tta_setting']!r} is unknown."
+                              f"{did_you_mean(str(t['tta_setting']), SETTINGS)} Valid: {', '.join(SETTINGS)}.")
+    if "tta_batch_size" in t and (not isinstance(t["tta_batch_size"], int) or isinstance(t["tta_batch_size"], bool)
+                                  or t["tta_batch_size"] < 1):
+        raise ConfigError(f"{where}: tta_batch_size={t['tta_batch_size']!r} must be a positive integer.")
     for key in ("epochs", "batch_size", "eval_every", "eval_subset"):
         v = t[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "eval_every" else 1):

@@ -13,13 +13,17 @@ from .cell import Result
 def result_metrics(r: Result) -> dict[str, float]:
     """Every metric of METRICS for one result (accuracies in %, differences in points)."""
     R = np.asarray(r.R, dtype=float)
-    out = {
-        "acc": 100 * continual.average_accuracy(R),
-        "bwt": 100 * continual.backward_transfer(R),
-        "fwt": 100 * continual.forward_transfer(R, r.b),
-        "forgetting": 100 * continual.forgetting(R),
-        "aia": 100 * continual.average_incremental_accuracy(R),
-    }
+    if getattr(r, "tta", None):       # test-time adaptation: one row of online accuracies
+        nan = float("nan")
+        out = {"acc": 100 * float(R[-1].mean()), "bwt": nan, "fwt": nan, "forgetting": nan, "aia": nan}
+    else:
+        out = {
+            "acc": 100 * continual.average_accuracy(R),
+            "bwt": 100 * continual.backward_transfer(R),
+            "fwt": 100 * continual.forward_transfer(R, r.b),
+            "forgetting": 100 * continual.forgetting(R),
+            "aia": 100 * continual.average_incremental_accuracy(R),
+        }
     acc = np.asarray(r.curves.get("acc") or [], dtype=float)
     if acc.size:
         out["min_acc"] = 100 * continual.min_acc(acc, r.curves["boundaries"])

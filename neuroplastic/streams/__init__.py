@@ -10,6 +10,7 @@ from .._registry import check_kwargs, check_name
 from ._stream import Experience, as_float
 from .concept_shift import concept_shift
 from .corrupted import corrupted
+from .domain_shift import domain_shift
 from .permuted import permuted
 from .power_law import power_law
 from .rotated import rotated
@@ -17,7 +18,7 @@ from .split import split
 
 STREAMS: dict[str, Callable[..., list[Experience]]] = {
     "permuted": permuted, "split": split, "rotated": rotated, "concept_shift": concept_shift,
-    "corrupted": corrupted, "power_law": power_law,
+    "corrupted": corrupted, "power_law": power_law, "domain_shift": domain_shift,
 }
 
 
