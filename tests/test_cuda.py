@@ -48,16 +48,56 @@ def test_lif_multistep_on_cuda_equals_the_step_loop_and_the_cpu():
 @pytest.mark.parametrize("method,model,kwargs", [
     ("finetune", "mlp", {}), ("ewc", "mlp", {}), ("er", "mlp", {}), ("softhebb", "mlp", {}),
     ("hebbian_pca", "mlp", {}), ("finetune", "cnn", {}), ("finetune", "snn_mlp", {}),
+    ("ottt", "snn_mlp", {}), ("hlop", "mlp", {}), ("gpm", "cnn", {}), ("owm", "mlp", {}), ("hlop", "snn_mlp", {}),
 ])
 def test_run_cell_on_cuda(method, model, kwargs):
     from neuroplastic.run import Cell, run_cell
 
-    train = {"epochs": 1, "batch_size": 32, "optimizer": "adam", "lr": 1e-3, "momentum": 0.0,
+    sgd = method in ("hlop", "gpm", "owm")         # projection methods need plain SGD
+    train = {"epochs": 1, "batch_size": 32, "optimizer": "sgd" if sgd else "adam", "lr": 0.05 if sgd else 1e-3,
+             "momentum": 0.0,
              "weight_decay": 0.0, "eval_every": 0, "eval_subset": 64}
     cell = Cell("split", {"dataset": "digits", "n_tasks": 2}, method, kwargs, model, {}, train, 0, "cuda")
     res = run_cell(cell)
     acc = res.R[-1][-1]
     assert 0.0 <= acc <= 1.0 and acc > 0.2, acc
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fused_spiking_layers_on_cuda_equal_cpu(precision):
+    from neuroplastic.models import SpikingMLP
+
+    x = (torch.rand(16, 50, generator=torch.Generator().manual_seed(0)) < 0.3).float()   # deterministic code
+    outs, grads = [], []
+    for dev in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        net = SpikingMLP(in_shape=(50,), n_classes=4, widths=(40, 30), T=8, precision=precision).to(dev)
+        with torch.no_grad():
+            for layer in net.layers:
+                layer.weight.mul_(2).add_(0.1)
+        out = net(x.to(dev))
+        out.pow(2).sum().backward()
+        outs.append(out.detach().cpu())
+        grads.append(net.layers[0].weight.grad.cpu())
+    tol = 1e-4 if precision == "fp32" else 3e-2
+    torch.testing.assert_close(outs[0], outs[1], atol=tol, rtol=tol)
+    torch.testing.assert_close(grads[0], grads[1], atol=tol, rtol=tol)
+
+
+def test_tta_methods_on_cuda():
+    from neuroplastic import methods, models, streams
+    from neuroplastic.tta import run_tta
+
+    stream = streams.make("corrupted", dataset="mnist", corruptions=["gaussian_noise"], severities=[5], n_test=500)
+    stream = [streams.Experience(e.index, e.train, (e.test[0].cuda(), e.test[1].cuda()), e.classes, e.task, e.meta)
+              for e in stream]
+    for name in ("bn_adapt", "tent", "eata", "nhl"):
+        model = models.make("cnn", in_shape=(1, 28, 28), n_classes=10, channels=(4, 8), hidden=16, norm="bn").cuda()
+        m = methods.make(name).setup(model, torch.optim.SGD(model.parameters(), lr=0.05))
+        if name == "eata":
+            m.clean_ = torch.rand(64, 1, 28, 28, device="cuda")
+        r = run_tta(m, stream, batch_size=100)
+        assert 0 <= r["mean_error"] <= 100 and sum(r["n"]) == 500
 
 
 def test_diehl_cook_on_cuda_learns():
