@@ -12,6 +12,7 @@ SMALL = {
     "rotated": dict(n_tasks=3, n_train=60, n_test=30),
     "concept_shift": dict(epochs=2, swaps_per_epoch=3, n_train=90, n_test=30),
     "corrupted": dict(corruptions=["gaussian_noise", "rotation"], severities=[1, 5], n_test=30),
+    "domain_shift": dict(n_test=200),
     "power_law": dict(n_tasks=4, rehearsals_per_task=2, n_rehearse=10, n_train=60, n_test=30),
 }
 
