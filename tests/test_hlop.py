@@ -168,3 +168,11 @@ def test_conv_layers_are_protected_through_their_input_patches():
 def layer_inputs_of(model, x):
     from neuroplastic.methods._projection import layer_inputs
     return layer_inputs(model, x)
+
+
+def test_hlop_optional_replay_keeps_a_per_class_memory_and_runs():
+    from neuroplastic.testing import check_method
+
+    check_method("hlop", {"replay": 2})
+    acc_r, bwt_r = _acc_bwt("hlop", n_tasks=3, kw={"replay": 20}, n_train=3000)
+    assert 0 <= acc_r <= 100 and bwt_r > -10, (acc_r, bwt_r)

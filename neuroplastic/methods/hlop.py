@@ -24,7 +24,10 @@ whole input space of a 256-wide layer after two tasks and freeze it.) Hebbian ra
 first layer, 0.01 for the others (``hebb_lr``). The subspace neurons are not quantised (the
 official ``spiking=False`` path); for spiking models the inputs are presynaptic firing rates
 (``layer_rates``), HLOP's rate traces. Reconstruction [I]: the official script rebuilds the
-optimizer per task (here: its state is cleared); optional replay is not implemented.
+optimizer per task (here: its state is cleared). Optional replay as in the official script
+(``replay`` samples per class per task, 50 there when enabled; off by default): after each task
+from the second on, a phase of plain SGD (``replay_lr`` 0.01) over the memory of every task,
+``replay_batch`` (50) samples of each task per step, no projection, biases frozen.
 
 Reconstruction [I], ``orthonormalize=True`` (default): when a task ends, the learned rows are
 replaced by an orthonormal basis of their span (QR) before they are frozen. The official code
@@ -63,7 +66,8 @@ def _int_or_list(v) -> bool:
 class HLOP(ProjectionMethod):
     def __init__(self, *, subspace: int | list[int] | None = None, grow: int | list[int] | None = None,
                  shrink: int | None = None, shrink_every: int = 3, hebb_lr: float | list[float] = (0.03, 0.01),
-                 hebb_iters: int = 5, orthonormalize: bool = True, seed: int = 0) -> None:
+                 hebb_iters: int = 5, orthonormalize: bool = True, replay: int = 0, replay_epochs: int = 1,
+                 replay_lr: float = 0.01, replay_batch: int = 50, seed: int = 0) -> None:
         super().__init__()
         subspace, hebb_lr = (list(v) if isinstance(v, tuple) else v for v in (subspace, hebb_lr))
         check(subspace is None or _int_or_list(subspace), "subspace", subspace,
@@ -77,8 +81,14 @@ class HLOP(ProjectionMethod):
               "a positive number, [first layer, other layers] or one per layer")
         check(isinstance(hebb_iters, int) and hebb_iters > 0, "hebb_iters", hebb_iters, "a positive integer")
         check(isinstance(orthonormalize, bool), "orthonormalize", orthonormalize, "true or false")
+        for name, v in (("replay", replay), ("replay_epochs", replay_epochs), ("replay_batch", replay_batch)):
+            check(isinstance(v, int) and not isinstance(v, bool) and v >= (0 if name == "replay" else 1), name, v,
+                  "a non-negative integer" if name == "replay" else "a positive integer")
+        check(is_number(replay_lr) and replay_lr > 0, "replay_lr", replay_lr, "a positive number")
         self.subspace, self.grow, self.shrink, self.shrink_every = subspace, grow, shrink, shrink_every
         self.hebb_lr, self.hebb_iters, self.orthonormalize, self.seed = hebb_lr, hebb_iters, orthonormalize, seed
+        self.replay, self.replay_epochs, self.replay_lr, self.replay_batch = replay, replay_epochs, replay_lr, replay_batch
+        self.memory_: list[tuple[Tensor, Tensor]] = []
 
     def setup(self, model, optimizer) -> "HLOP":
         super().setup(model, optimizer)
@@ -141,3 +151,34 @@ class HLOP(ProjectionMethod):
                     q, _ = torch.linalg.qr(h.T.double())
                     self.h_[i] = q.T.to(h.dtype).contiguous()
         self.n_old_ = [len(h) for h in self.h_]          # merge: all rows become the old subspace
+        if self.replay:
+            self._remember(exp)
+            if len(self.memory_) > 1:
+                self._replay()
+
+    def _remember(self, exp) -> None:
+        """The first ``replay`` training samples of each class of the experience (official code)."""
+        x, y = exp.train
+        idx = torch.cat([(y == c).nonzero().squeeze(1)[: self.replay] for c in y.unique()])
+        self.memory_.append((x[idx], y[idx]))
+
+    def _replay(self) -> None:
+        """The official replay phase after a task: plain SGD (``replay_lr``) on the weights (biases
+        stay frozen), each step summing the losses of ``replay_batch`` samples of every stored task,
+        no projection, ``replay_epochs`` passes over the memory."""
+        from ..streams import as_float
+        import torch.nn.functional as F
+
+        weights = [p for p in self.model.parameters() if p.dim() > 1]
+        opt = torch.optim.SGD(weights, lr=self.replay_lr)
+        g = torch.Generator().manual_seed(self.seed * 31 + len(self.memory_))
+        n = min(len(y) for _, y in self.memory_)
+        self.model.train()
+        for _ in range(self.replay_epochs):
+            order = torch.randperm(n, generator=g)
+            for i in range(0, n, self.replay_batch):
+                opt.zero_grad(set_to_none=True)
+                for task, (x, y) in enumerate(self.memory_):
+                    idx = order[i:i + self.replay_batch].to(y.device)
+                    F.cross_entropy(self.model(as_float(x[idx]), self.task_), y[idx]).backward()
+                opt.step()
