@@ -80,6 +80,12 @@ def _fmt(mean: float, lo: float, hi: float, metric: str) -> str:
     return text
 
 
+def _nanmean(values) -> float:
+    """Mean of the finite values; NaN (no warning) when there are none (e.g. BWT of a TTA cell)."""
+    a = np.asarray(values, dtype=float)
+    return float(np.nanmean(a)) if np.isfinite(a).any() else float("nan")
+
+
 def summary_table(by_method: dict[str, list[Result]]) -> tuple[str, str]:
     """HTML table and a sentence on the test used."""
     values = {m: {r.cell["seed"]: result_metrics(r) for r in rs} for m, rs in by_method.items()}
@@ -88,7 +94,7 @@ def summary_table(by_method: dict[str, list[Result]]) -> tuple[str, str]:
     best = {}
     for k in TABLE:
         higher = METRICS[k][1]
-        means = {m: np.nanmean([v[k] for v in values[m].values()]) for m in values}
+        means = {m: _nanmean([v[k] for v in values[m].values()]) for m in values}
         finite = {m: v for m, v in means.items() if not np.isnan(v)}
         best[k] = (max if higher else min)(finite, key=finite.get) if finite else None
     for m in values:

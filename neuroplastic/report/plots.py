@@ -128,8 +128,10 @@ def plasticity(by_method: dict[str, list]) -> "Figure | None":
     fig, axes = plt.subplots(1, len(PLASTICITY), figsize=(3.0 * len(PLASTICITY), 2.9), layout="constrained")
     for ax, (key, label, scale) in zip(axes, PLASTICITY):
         for k, (method, rs) in enumerate(by_method.items()):
-            vals = np.nanmean([[scale * (t.get(key) if t.get(key) is not None else np.nan)
-                                for t in r.plasticity["trace"]] for r in rs], axis=0)
+            arr = np.asarray([[scale * (t.get(key) if t.get(key) is not None else np.nan)
+                               for t in r.plasticity["trace"]] for r in rs], dtype=float)
+            counts = np.isfinite(arr).sum(0)
+            vals = np.where(counts > 0, np.nansum(arr, 0) / np.maximum(counts, 1), np.nan)
             ax.plot(range(len(vals)), vals, marker="o", ms=3, color=colour(k), label=method)
         ax.set_xlabel("after experience")
         ax.set_ylabel(label)
