@@ -150,3 +150,10 @@ def test_tta_cells_run_from_a_grid_and_reach_the_report(tmp_path):
     assert "error per corruption" in html and "gaussian_noise" in html
     with pytest.raises(Exception, match="tta_setting"):
         build_cells(load_grid({**grid, "train": {"tta_setting": "sometimes"}}))
+
+
+def test_nhl_modulator_is_not_normalised_away(source_state, noise_stream):
+    """With a BatchNorm after the first convolution, the neuromodulator must act after it."""
+    a = run_tta(_method("nhl", source_state, mode="modulator", lr=1e-2), noise_stream[:1], keep_predictions=True)
+    b = run_tta(_method("bn_adapt", source_state), noise_stream[:1], keep_predictions=True)
+    assert any(not torch.equal(p, q) for p, q in zip(a["predictions"], b["predictions"]))

@@ -7,8 +7,9 @@ Per unlabelled test batch x, with the classifier locked:
      temperature ``tau`` per position, anti-Hebbian losers, dW = <y x> - <y u> W, normalised by
      max|dW|, per-channel rate | ||w_k|| - 1 |^0.5; ascent with ``hebb_lr``) on x; no labels.
   2. Neuromodulator step (``mode`` "both" or "modulator"): a per-channel affine map after the
-     first convolution (gamma = 1, beta = 0 at the start: the identity) takes ``steps`` Adam steps
-     (lr 1e-3, TENT's settings) on the mean prediction entropy.
+     first convolution (after its BatchNorm when one follows: before it, batch statistics would
+     normalise the map away) (gamma = 1, beta = 0 at the start: the identity) takes ``steps`` Adam
+     steps (lr 1e-3, TENT's settings) on the mean prediction entropy.
   3. The prediction is made with the updated model (a forward pass after both steps).
 BatchNorm layers, if any, use the test batch's statistics (as in TENT). Adaptation is online
 across the stream; ``reset`` restores the source weights and the identity modulator. ``mode``
@@ -57,8 +58,18 @@ class NHL(TTAMethod):
         self.beta_ = torch.zeros(c, device=conv.weight.device, requires_grad=True)
         self.tta_optimizer_ = torch.optim.Adam([self.gamma_, self.beta_], lr=self.lr, betas=(0.9, 0.999))
         self.rule_ = RULES["soft_wta"]([conv], lr=self.hebb_lr, tau=self.tau)   # records conv's raw output
-        self._hooks = [conv.register_forward_hook(
+        self._hooks = [self._modulated(conv).register_forward_hook(
             lambda m, inp, out: out * self.gamma_[None, :, None, None] + self.beta_[None, :, None, None])]
+
+    def _modulated(self, conv: nn.Conv2d) -> nn.Module:
+        """The module whose output the neuromodulator scales: the first convolution, or the
+        BatchNorm right after it (a per-channel affine map placed before a BatchNorm that uses
+        batch statistics would be normalised away)."""
+        mods = list(self.model.modules())
+        nxt = mods[mods.index(conv) + 1] if mods.index(conv) + 1 < len(mods) else None
+        if isinstance(nxt, nn.BatchNorm2d) and nxt.num_features == conv.out_channels:
+            return nxt
+        return conv
 
     def adapt(self, x: Tensor) -> Tensor:
         if self.mode in ("both", "hebbian"):
