@@ -330,7 +330,8 @@ def run_tta_cell(cell: Cell, progress=None) -> Result:
         raise ValueError(f"{cell.method} is a test-time-adaptation method: its stream must say which clean dataset "
                          f"trains the source model (use stream 'corrupted' or 'domain_shift', not {cell.stream!r}).")
     x_tr, y_tr, _, _ = load_images(dataset)
-    model = models.make(cell.model, in_shape=tuple(stream[0].test[0].shape[1:]), n_classes=10,
+    n_classes = max(max(e.classes) for e in stream) + 1
+    model = models.make(cell.model, in_shape=tuple(stream[0].test[0].shape[1:]), n_classes=n_classes,
                         **cell.model_kwargs).to(device)
     method = methods.make(cell.method, **cell.method_kwargs)
     method.setup(model, make_optimizer(model.parameters(), tr))
