@@ -59,14 +59,19 @@ def test_bn_adapt_uses_test_batch_statistics_and_changes_nothing(source_state, n
     assert torch.allclose(m.predict(x), src_out)
 
 
-def test_tent_updates_only_the_normalisation_affine_parameters(source_state, noise_stream):
-    m = _method("tent", source_state)
+def _changed_by_adapting(m, stream, n_batches):
+    """(names of the parameters that adapting on n_batches changed, the parameters before)."""
     p0 = _params(m.model)
     m.start_adaptation()
-    for x, _, _, _ in list(tta_batches(noise_stream[:1], "continual", batch_size=100))[:3]:
+    for x, _, _, _ in list(tta_batches(stream[:1], "continual", batch_size=100))[:n_batches]:
         m.predict(x)
     p1 = _params(m.model)
-    changed = {n for n in p0 if not torch.equal(p0[n], p1[n])}
+    return {n for n in p0 if not torch.equal(p0[n], p1[n])}, p0
+
+
+def test_tent_updates_only_the_normalisation_affine_parameters(source_state, noise_stream):
+    m = _method("tent", source_state)
+    changed, p0 = _changed_by_adapting(m, noise_stream, 3)
     bn = {n for n, mod in m.model.named_modules() if isinstance(mod, torch.nn.BatchNorm2d)}
     assert changed and all(n.rsplit(".", 1)[0] in bn for n in changed), changed
     m.end_adaptation()
@@ -75,12 +80,7 @@ def test_tent_updates_only_the_normalisation_affine_parameters(source_state, noi
 
 def test_nhl_hebbian_step_changes_only_the_first_layer(source_state, noise_stream):
     m = _method("nhl", source_state, mode="hebbian", hebb_lr=1e-2)
-    p0 = _params(m.model)
-    m.start_adaptation()
-    for x, _, _, _ in list(tta_batches(noise_stream[:1], "continual", batch_size=100))[:2]:
-        m.predict(x)
-    p1 = _params(m.model)
-    changed = {n for n in p0 if not torch.equal(p0[n], p1[n])}
+    changed, _ = _changed_by_adapting(m, noise_stream, 2)
     assert changed == {"conv.0.weight"}, changed
 
 

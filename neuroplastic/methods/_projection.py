@@ -9,7 +9,7 @@ the update orthogonal to the stored input subspace, so old inputs keep their res
 first order for deeper layers).
 
 ``layer_inputs(model, x)`` returns each protected layer's input activity as (samples, in):
-through forward pre-hooks for ordinary models, or the model's own ``layer_rates(x)`` for spiking
+through forward hooks for ordinary models (conv inputs unfolded by the rules' ``as_rows``), or the model's own ``layer_rates(x)`` for spiking
 models whose layers are not called as modules (presynaptic firing rates, as HLOP's traces).
 
 Following HLOP's and GPM's code, the optimizer state is cleared when a task begins (the official
@@ -21,21 +21,14 @@ decay and Adam's per-coordinate scaling would leave the complement, so ``setup``
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..rules._rule import as_rows
 from ._method import Method
 
 
 def protected_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-
-
-def _as_rows(layer: nn.Module, inp: Tensor) -> Tensor:
-    if isinstance(layer, nn.Conv2d):
-        patches = F.unfold(inp, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-        return patches.transpose(1, 2).reshape(-1, patches.shape[1])
-    return inp.reshape(-1, inp.shape[-1])
 
 
 @torch.no_grad()
@@ -44,7 +37,7 @@ def layer_inputs(model: nn.Module, x: Tensor, task=None) -> list[Tensor]:
     if hasattr(model, "layer_rates"):
         return model.layer_rates(x)
     layers, out = protected_layers(model), {}
-    hooks = [layer.register_forward_pre_hook(lambda m, inp, i=i: out.__setitem__(i, _as_rows(m, inp[0])))
+    hooks = [layer.register_forward_hook(lambda m, inp, o, i=i: out.__setitem__(i, as_rows(m, inp[0], o)[0]))
              for i, layer in enumerate(layers)]
     try:
         model(x, task)

@@ -3,9 +3,6 @@ et al. 2020, "Improving robustness against common corruptions by covariate shift
 Nado et al. 2020). No parameter changes; needs a model with BatchNorm (``cnn`` with norm="bn")."""
 from __future__ import annotations
 
-import torch
-from torch import Tensor
-
 from ._tta import TTAMethod, configure_norm
 
 
@@ -19,7 +16,3 @@ class BNAdapt(TTAMethod):
     def configure(self) -> None:
         if not configure_norm(self.model):
             raise ValueError("bn_adapt needs BatchNorm layers: use model.name = \"cnn\" with model.norm = \"bn\".")
-
-    def adapt(self, x: Tensor) -> Tensor:
-        with torch.no_grad():
-            return self.model(x)
