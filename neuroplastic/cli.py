@@ -179,6 +179,30 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from .run.memory import run_capacity, run_multitask
+    from .memory.experiments import MODELS
+
+    t = time.perf_counter()
+    command = " ".join(["neuroplastic", *sys.argv[1:]])
+    if args.memory_command == "capacity":
+        models = args.model or list(MODELS)
+        ran, skipped = run_capacity(models, args.patterns, seeds=args.seeds, out=args.out, command=command,
+                                    n=args.n, loads=args.loads, queries=args.queries, degree=args.degree,
+                                    beta=args.beta)
+    else:
+        ran, skipped = run_multitask(seeds=args.seeds, out=args.out, command=command, n=args.n, k=args.k)
+    print(f"{ran} memory cells ran, {skipped} already in {args.out} ({time.perf_counter() - t:.1f} s)")
+    if args.report:
+        from .report import build_report
+        from .run import Store
+
+        with Store(args.out) as store:
+            path = build_report(store.results(), args.report)
+        print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neuroplastic", description=__doc__)
     p.add_argument("--version", action="version", version=f"neuroplastic {__version__}")
@@ -233,6 +257,28 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("db")
     ex.add_argument("--csv", required=True, metavar="FILE")
     ex.set_defaults(func=_cmd_export)
+
+    mem = sub.add_parser("memory", help="associative-memory experiments").add_subparsers(
+        dest="memory_command", required=True)
+    cap = mem.add_parser("capacity", help="recall against load and cue corruption, every model on the same patterns")
+    cap.add_argument("--model", action="append", help="hopfield, pseudoinverse, dense, exponential, modern, ca3 "
+                     "(repeatable; default all)")
+    cap.add_argument("--patterns", default="random", choices=["random", "mnist", "fashion_mnist"])
+    cap.add_argument("--n", type=int, help="random patterns: bits per pattern (default 500)")
+    cap.add_argument("--loads", type=lambda s: [int(x) for x in s.split(",")], metavar="K,K,...",
+                     help="numbers of stored patterns (default 10,25,50,70,100,150,250,500,1000,2000)")
+    cap.add_argument("--queries", type=int, help="cues per load (default 100)")
+    cap.add_argument("--degree", type=int, help="dense: polynomial degree n (default 3)")
+    cap.add_argument("--beta", type=float, help="modern / exponential: inverse temperature")
+    mt = mem.add_parser("multitask", help="multitasking Hebbian network: Mattis overlaps against dilution")
+    mt.add_argument("--n", type=int, help="neurons (default 2000)")
+    mt.add_argument("--k", type=int, help="patterns (default 3)")
+    for q in (cap, mt):
+        q.add_argument("--seeds", type=int, default=1)
+        q.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
+        q.add_argument("--report", default="report.html", metavar="FILE", help="report of the whole database")
+        q.add_argument("--no-report", dest="report", action="store_const", const=None)
+        q.set_defaults(func=_cmd_memory)
 
     ls = sub.add_parser("list", help="list methods, streams, rules, models or metrics")
     ls.add_argument("what", choices=["methods", "streams", "rules", "models", "metrics"])

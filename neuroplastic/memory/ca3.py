@@ -27,7 +27,7 @@ Operations (timing from the sPyMem docs: learn holds the input 3 units, recall u
 * ``recall_content(fragments)``: every address with at least one active bit of the fragment in its
   content (as the docs say), and the completed content of those addresses.
 
-Operations are batched over queries; learning is sequential, one memory per ``learn``.
+Operations are batched over queries, and ``learn`` over memories with distinct cues.
 """
 from __future__ import annotations
 
@@ -76,20 +76,21 @@ class CA3Memory:
         self.weight = torch.zeros(content_size, cue_size, dtype=dtype)      # W[content, cue]
         self.last_raster: dict[str, Tensor] = {}
 
-    def _content_bits(self, content) -> Tensor:
-        c = torch.as_tensor(content, dtype=self.weight.dtype).flatten()
-        if c.numel() != self.content_size or not torch.all((c == 0) | (c == 1)):
-            raise ValueError(f"content must be {self.content_size} bits of 0/1")
-        return c
-
-    def learn(self, cue: int, content) -> "CA3Memory":
-        if not 0 <= int(cue) < self.cue_size:
-            raise ValueError(f"cue must be an address in [0, {self.cue_size}), got {cue}")
-        p, content = self.p, self._content_bits(content)
-        cue_in = torch.zeros(self.cue_size, dtype=self.weight.dtype)
-        cue_in[int(cue)] = 1.0
-        v_cue = torch.full((1, self.cue_size), p.v_rest, dtype=self.weight.dtype)
-        v_cont = torch.full((1, self.content_size), p.v_rest, dtype=self.weight.dtype)
+    def learn(self, cue, content) -> "CA3Memory":
+        """Learn one memory (cue int, content (M,)) or several at once (distinct cues (B,),
+        contents (B, M)): each cue touches only its own synapses, so a batch of distinct cues is
+        the same as learning them one after another."""
+        cues = torch.as_tensor(cue, dtype=torch.long).flatten()
+        if cues.numel() == 0 or cues.min() < 0 or cues.max() >= self.cue_size:
+            raise ValueError(f"cues must be addresses in [0, {self.cue_size}), got {cue}")
+        if len(cues.unique()) != len(cues):
+            raise ValueError("cues learned in one call must be distinct; learn repeated cues in separate calls")
+        content = torch.as_tensor(content, dtype=self.weight.dtype).reshape(len(cues), -1)
+        if content.shape[1] != self.content_size or not torch.all((content == 0) | (content == 1)):
+            raise ValueError(f"content must be {self.content_size} bits of 0/1 per cue")
+        p = self.p
+        cue_in = torch.nn.functional.one_hot(cues, self.cue_size).to(self.weight.dtype)
+        v_cue, v_cont = torch.full_like(cue_in, p.v_rest), torch.full_like(content, p.v_rest)
         x_pre, x_post = torch.zeros_like(v_cue), torch.zeros_like(v_cont)
         s_cue, first_cue, raster_cue, raster_cont = torch.zeros_like(v_cue), None, [], []
         for t in range(p.hold + p.wait):
@@ -103,9 +104,9 @@ class CA3Memory:
             dw, x_pre, x_post = stdp(self.weight, s_cue, s_cont, x_pre, x_post, a_plus=p.a_plus,
                                      a_minus=p.a_minus, tau_pre=p.tau_plus, tau_post=p.tau_minus, reduction="sum")
             self.weight.add_(dw).clamp_(0.0, p.w_max)
-            raster_cue.append(s_cue[0])
-            raster_cont.append(s_cont[0])
-        self.last_raster = {"cue": torch.stack(raster_cue), "content": torch.stack(raster_cont)}
+            raster_cue.append(s_cue)
+            raster_cont.append(s_cont)
+        self.last_raster = {"cue": torch.stack(raster_cue, 1), "content": torch.stack(raster_cont, 1)}
         return self
 
     def recall_cue(self, cues) -> Tensor:

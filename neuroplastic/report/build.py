@@ -153,7 +153,56 @@ def tta_table(by_method: dict[str, list[Result]]) -> str:
             "severities and seeds; bold: the lowest per column. Source: the same trained model without adaptation.</p>")
 
 
+def memory_table(by_method: dict[str, list[Result]]) -> str:
+    """Per model: capacity (largest load with recall >= 95 %, clean and noisy cues) and recall at the
+    corruption load under half-masked and 20 %-noise cues, mean and 95 % CI over seeds."""
+    from ..memory.experiments import capacity_at
+
+    def cell(vals, digits=0):
+        m, lo, hi = mean_ci(vals)
+        return _fmt(m, lo, hi, "params" if digits == 0 else "acc")
+
+    def at(r, part, level):
+        d = r.memory[part]
+        return 100 * d["recall"][d["level"].index(level)] if level in d["level"] else float("nan")
+    body = []
+    for method, rs in by_method.items():
+        body.append(f"<tr><td>{html.escape(method)}</td>"
+                    f"<td>{cell([capacity_at(r.memory['load']) for r in rs])}</td>"
+                    f"<td>{cell([capacity_at(r.memory['load'], key='recall_noisy') for r in rs])}</td>"
+                    f"<td>{cell([at(r, 'mask', 0.5) for r in rs], 1)}</td>"
+                    f"<td>{cell([at(r, 'noise', 0.2) for r in rs], 1)}</td></tr>")
+    r0 = next(iter(by_method.values()))[0].memory
+    return ("<table><tr><th>model</th><th>capacity, clean cues</th><th>capacity, 10% noise</th>"
+            f"<th>recall %, 50% masked (K={r0['corruption_load']})</th><th>recall %, 20% noise</th></tr>"
+            + "".join(body) + "</table>"
+            f'<p class="note">N = {r0["n"]} bits; capacity: the largest tested load K at which at least 95% '
+            f'of {r0["queries"]} cues are recalled (overlap with the stored pattern at least {r0["threshold"]}); '
+            "mean &plusmn; 95% CI over seeds.</p>")
+
+
+def memory_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
+    r = next(iter(by_method.values()))[0]
+    kw = ", ".join(f"{k}={v}" for k, v in r.cell["stream_kwargs"].items())
+    parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>{html.escape(stream)}</h2>',
+             f'<p class="note">{html.escape(kw)}; seeds {sorted(x.cell["seed"] for x in next(iter(by_method.values())))}.</p>']
+    if "overlaps" in r.memory:
+        parts.append(_fig_html(plots.multitask_overlaps(by_method), f"{_slug(stream)}_overlaps",
+                               "Multitasking Hebbian network: Mattis overlaps of the relaxed state with each "
+                               "pattern, sorted, against dilution (mean over states and seeds); dashed: the "
+                               "hierarchical prediction (1 - d) d^i.", figures_dir))
+    else:
+        parts += ["<h3>Capacity and robustness</h3>", memory_table(by_method),
+                  _fig_html(plots.memory_curves(by_method), f"{_slug(stream)}_memory",
+                            "Recall against load and against cue corruption, every model on the same patterns "
+                            "(mean over seeds).", figures_dir)]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
+    if all(getattr(r, "memory", None) for rs in by_method.values() for r in rs):
+        return memory_section(stream, by_method, figures_dir)
     table, note = summary_table(by_method)
     parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>Stream: {html.escape(stream)}</h2>',
              _stream_line(by_method), "<h3>Summary</h3>", table, f'<p class="note">{note}</p>']

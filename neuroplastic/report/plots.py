@@ -180,3 +180,48 @@ def tta_error_vs_severity(by_method: dict[str, list]) -> "Figure | None":
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def memory_curves(by_method: dict[str, list]) -> "Figure":
+    """Associative memory: recall against load (clean and 10 %-noise cues) and against cue
+    corruption (flipped bits, masked bits) at a fixed load; mean over seeds."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 4, figsize=(12.0, 2.9))
+    panels = (("load", "recall", "load K (stored patterns)", "clean cues"),
+              ("load", "recall_noisy", "load K (stored patterns)", "cues with 10% flipped bits"),
+              ("noise", "recall", "fraction of cue bits flipped", None),
+              ("mask", "recall", "fraction of cue bits masked", None))
+    for ax, (part, key, xlabel, title) in zip(axes, panels):
+        for i, (method, rs) in enumerate(by_method.items()):
+            xs = rs[0].memory[part]["k" if part == "load" else "level"]
+            ys = np.nanmean([r.memory[part][key] for r in rs], axis=0)
+            ax.plot(xs, ys, marker="o", ms=3, color=colour(i), label=method)
+        if part == "load":
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(title or f"at K = {rs[0].memory['corruption_load']}")
+    axes[0].set_ylabel("recall (overlap >= 0.95)")
+    axes[-1].legend(frameon=False, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def multitask_overlaps(by_method: dict[str, list]) -> "Figure":
+    """Multitasking network: sorted Mattis overlaps against dilution (mean over seeds), with the
+    hierarchical prediction (1 - d) d^i dashed."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(by_method), figsize=(4.2 * len(by_method), 3.0), squeeze=False)
+    for ax, (method, rs) in zip(axes[0], by_method.items()):
+        d = rs[0].memory["dilution"]
+        over = np.nanmean([r.memory["overlaps"] for r in rs], axis=0)
+        hier = np.asarray(rs[0].memory["hierarchical"])
+        for i in range(over.shape[1]):
+            ax.plot(d, over[:, i], marker="o", ms=3, color=colour(i), label=f"overlap {i + 1}")
+            ax.plot(d, hier[:, i], ls="--", lw=0.8, color=colour(i))
+        ax.set_xlabel("dilution d")
+        ax.set_title(method)
+    axes[0][0].set_ylabel("|Mattis overlap| (sorted)")
+    axes[0][-1].legend(frameon=False)
+    fig.tight_layout()
+    return fig

@@ -75,6 +75,8 @@ class Result:
     env: dict = field(default_factory=dict)
     #: test-time adaptation cells: setting, online error per experience, source error, labels
     tta: dict = field(default_factory=dict)
+    #: associative-memory experiments (``neuroplastic memory ...``): curves, no accuracy matrix
+    memory: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Strict JSON (NaN stored as null), readable by SQLite's json functions too."""

@@ -13,6 +13,10 @@ from .cell import Result
 def result_metrics(r: Result) -> dict[str, float]:
     """Every metric of METRICS for one result (accuracies in %, differences in points)."""
     R = np.asarray(r.R, dtype=float)
+    if getattr(r, "memory", None):    # associative-memory experiments: no accuracy matrix
+        out = {k: float("nan") for k in METRICS}
+        out["wall_s"] = _num(r.costs.get("wall_s"))
+        return out
     if getattr(r, "tta", None):       # test-time adaptation: one row of online accuracies
         nan = float("nan")
         out = {"acc": 100 * float(R[-1].mean()), "bwt": nan, "fwt": nan, "forgetting": nan, "aia": nan}
