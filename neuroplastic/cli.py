@@ -180,7 +180,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
-    from .run.memory import run_capacity, run_multitask
+    from .run.memory import run_capacity, run_mil, run_multitask
     from .memory.experiments import MODELS
 
     t = time.perf_counter()
@@ -190,6 +190,9 @@ def _cmd_memory(args: argparse.Namespace) -> int:
         ran, skipped = run_capacity(models, args.patterns, seeds=args.seeds, out=args.out, command=command,
                                     n=args.n, loads=args.loads, queries=args.queries, degree=args.degree,
                                     beta=args.beta)
+    elif args.memory_command == "mil":
+        ran, skipped = run_mil(args.pool or ["hopfield", "mean", "max"], seeds=args.seeds, out=args.out,
+                               command=command, epochs=args.epochs, n_train=args.n_train)
     else:
         ran, skipped = run_multitask(seeds=args.seeds, out=args.out, command=command, n=args.n, k=args.k)
     print(f"{ran} memory cells ran, {skipped} already in {args.out} ({time.perf_counter() - t:.1f} s)")
@@ -273,7 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     mt = mem.add_parser("multitask", help="multitasking Hebbian network: Mattis overlaps against dilution")
     mt.add_argument("--n", type=int, help="neurons (default 2000)")
     mt.add_argument("--k", type=int, help="patterns (default 3)")
-    for q in (cap, mt):
+    mil = mem.add_parser("mil", help="MNIST-bags multiple-instance learning with HopfieldPooling vs mean/max")
+    mil.add_argument("--pool", action="append", help="hopfield, mean, max (repeatable; default all)")
+    mil.add_argument("--epochs", type=int, help="training epochs (default 20)")
+    mil.add_argument("--n-train", type=int, help="training bags (default 1000)")
+    for q in (cap, mt, mil):
         q.add_argument("--seeds", type=int, default=1)
         q.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
         q.add_argument("--report", default="report.html", metavar="FILE", help="report of the whole database")

@@ -186,7 +186,17 @@ def memory_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
     kw = ", ".join(f"{k}={v}" for k, v in r.cell["stream_kwargs"].items())
     parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>{html.escape(stream)}</h2>',
              f'<p class="note">{html.escape(kw)}; seeds {sorted(x.cell["seed"] for x in next(iter(by_method.values())))}.</p>']
-    if "overlaps" in r.memory:
+    if "mil" in r.memory:
+        rows = []
+        for method, rs in by_method.items():
+            cells = [_fmt(*mean_ci([100 * x.memory["mil"][k] for x in rs]), "acc") for k in ("accuracy", "auc")]
+            rows.append(f"<tr><td>{html.escape(method)}</td><td>{cells[0]}</td><td>{cells[1]}</td></tr>")
+        m = r.memory["mil"]
+        parts += ["<table><tr><th>pooling</th><th>test accuracy %</th><th>test AUC %</th></tr>", *rows, "</table>",
+                  f'<p class="note">Bags of {m["bag_size"]} MNIST images, positive when one is a {m["target"]}; '
+                  f'{m["n_train"]} training bags, {m["n_test"]} test bags ({100 * m["positive_fraction"]:.0f}% '
+                  f'positive), {m["epochs"]} epochs; mean &plusmn; 95% CI over seeds.</p>']
+    elif "overlaps" in r.memory:
         parts.append(_fig_html(plots.multitask_overlaps(by_method), f"{_slug(stream)}_overlaps",
                                "Multitasking Hebbian network: Mattis overlaps of the relaxed state with each "
                                "pattern, sorted, against dilution (mean over states and seeds); dashed: the "

@@ -80,3 +80,22 @@ def run_multitask(*, seeds: int = 1, out: str | Path = "results.db", command: st
                         stream_label="multitasking Hebbian network", method_label=label)
             cells.append((cell, lambda s=seed, mk=mk: experiments.multitask_overlaps(seed=s, **kwargs, **mk)))
     return _run_cells(cells, out, command)
+
+
+def run_mil(pools: list[str], *, seeds: int = 1, out: str | Path = "results.db", command: str = "",
+            **kwargs) -> tuple[int, int]:
+    """MNIST-bags MIL (memory.mil.train_mil) for each pooling and seed."""
+    from ..memory import mil
+
+    unknown = [p for p in pools if p not in mil.POOLS]
+    if unknown:
+        raise ConfigError(f"unknown pooling(s) {unknown}; choose from {', '.join(mil.POOLS)}")
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    cells = []
+    for pool in pools:
+        for seed in range(seeds):
+            cell = Cell(stream="memory_mil", stream_kwargs=kwargs, method=pool, method_kwargs={}, model="memory",
+                        model_kwargs={}, train={}, seed=seed, device="cpu", stream_label="MNIST-bags MIL",
+                        method_label=f"{pool} pooling")
+            cells.append((cell, lambda p=pool, s=seed: {"mil": mil.train_mil(pool=p, seed=s, **kwargs)}))
+    return _run_cells(cells, out, command)
