@@ -14,6 +14,7 @@ from .finetune import Finetune
 from .gpm import GPM
 from .hebbian_pca import HebbianPCA
 from .hlop import HLOP
+from .homeostatic_lr import LRH, LRR
 from .hopfield_memory import HopfieldMemory
 from .joint import Joint
 from .lwf import LwF
@@ -30,7 +31,7 @@ METHODS: dict[str, type[Method]] = {
     "lwf": LwF, "derpp": DERpp, "softhebb": SoftHebb, "hebbian_pca": HebbianPCA,
     "diehl_cook": DiehlCookMethod, "ottt": OTTT, "hlop": HLOP, "gpm": GPM, "owm": OWM,
     "source": Source, "bn_adapt": BNAdapt, "tent": TENT, "eata": EATA, "nhl": NHL,
-    "hopfield_memory": HopfieldMemory,
+    "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
 }
 
 

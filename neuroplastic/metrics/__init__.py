@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .continual import (average_accuracy, average_incremental_accuracy, backward_transfer,
-                        forgetting, forward_transfer, learning_curve_area, min_acc, wc_acc,
+                        forgetting, forward_transfer, learning_curve_area, min_acc, online_accuracy,
+                        recovery_times, wc_acc,
                         windowed_forgetting, windowed_plasticity)
 from .plasticity import dormant_ratio, effective_rank, fraction_active, relative_weight_change
 from .stats import mean_ci, paired_test
@@ -19,6 +20,8 @@ METRICS = {
     "wf10": ("windowed forgetting, w = 10 evaluations (points)", False),
     "wp10": ("windowed plasticity, w = 10 evaluations (points)", True),
     "lca10": ("learning-curve area, beta = 10 evaluations (%)", True),
+    "online_acc": ("prequential accuracy: each batch scored before training on it (%), train.online_eval", True),
+    "recovery": ("batches to recover the pre-shift online accuracy after a shift (mean)", False),
     "fau": ("fraction of active units at the end (%)", True),
     "dormant": ("dormant-unit ratio at the end (%)", False),
     "eff_rank": ("effective rank of the final features", True),
@@ -32,6 +35,6 @@ METRICS = {
 __all__ = [
     "METRICS", "average_accuracy", "average_incremental_accuracy", "backward_transfer",
     "dormant_ratio", "effective_rank", "forgetting", "forward_transfer", "fraction_active",
-    "learning_curve_area", "mean_ci", "min_acc", "paired_test", "relative_weight_change", "wc_acc",
+    "learning_curve_area", "mean_ci", "min_acc", "online_accuracy", "recovery_times", "paired_test", "relative_weight_change", "wc_acc",
     "windowed_forgetting", "windowed_plasticity",
 ]

@@ -114,3 +114,26 @@ def learning_curve_area(acc, starts, beta: int = 10) -> float:
     acc = _curves(acc)
     vals = [np.nanmean(acc[s : s + beta + 1, k]) for k, s in enumerate(starts) if s < len(acc)]
     return float(np.mean(vals)) if vals else float("nan")
+
+
+def online_accuracy(online) -> float:
+    """Mean prequential accuracy: each batch scored before the learner trains on it."""
+    o = np.asarray(online, dtype=float)
+    return float(o.mean()) if o.size else float("nan")
+
+
+def recovery_times(online, starts, window: int = 10, tol: float = 0.02) -> list[float]:
+    """Batches after each shift (experience start but the first) until the moving mean over
+    ``window`` batches of online accuracy is back within ``tol`` of its mean over the ``window``
+    batches before the shift; NaN when it never recovers before the next shift (or the end)."""
+    o = np.asarray(online, dtype=float)
+    out = []
+    for k, s in enumerate(starts[1:], start=1):
+        end = starts[k + 1] if k + 1 < len(starts) else len(o)
+        if s - window < 0 or end - s < window:
+            continue
+        before = o[s - window:s].mean()
+        seg = np.convolve(o[s:end], np.ones(window) / window, mode="valid")
+        hit = np.nonzero(seg >= before - tol)[0]
+        out.append(float(hit[0]) if hit.size else float("nan"))
+    return out

@@ -25,7 +25,8 @@ from ..run.cell import Result
 from ..run.summary import result_metrics
 from . import plots
 
-TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "fau", "wall_s", "samples_per_s")
+TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "online_acc", "recovery", "fau", "wall_s", "samples_per_s")
+OPTIONAL_COLUMNS = ("online_acc", "recovery")
 ALPHA = 0.05
 FIGURES = (
     ("matrices", plots.accuracy_matrices, "Accuracy matrices (mean over seeds): row i, column j is the "
@@ -39,6 +40,9 @@ FIGURES = (
     ("plasticity", plots.plasticity, "Plasticity after each experience, on a fixed probe batch: fraction "
      "of active ReLU units, dormant units (ReDo, tau = 0.025), effective rank of the head's input "
      "features, and relative change of the weights since initialisation (mean over seeds)."),
+    ("online", plots.online_and_trace, "Online (prequential) accuracy: each training batch scored before the "
+     "learner trains on it, smoothed; dotted lines mark experience starts (e.g. label swaps). Right: the "
+     "learning rate of methods that regulate their own (mean over seeds)."),
     ("costs", plots.costs, "Cost per cell (mean over seeds): wall time, training throughput, peak memory "
      "(CPU: peak RSS of the process that ran the cell; CUDA: peak allocated), parameters."),
 )
@@ -89,17 +93,20 @@ def _nanmean(values) -> float:
 def summary_table(by_method: dict[str, list[Result]]) -> tuple[str, str]:
     """HTML table and a sentence on the test used."""
     values = {m: {r.cell["seed"]: result_metrics(r) for r in rs} for m, rs in by_method.items()}
-    head = "".join(f"<th title='{html.escape(METRICS[k][0])}'>{k}</th>" for k in TABLE)
+    # optional columns appear only where some cell has them
+    cols = [k for k in TABLE if k not in OPTIONAL_COLUMNS
+            or any(np.isfinite(v[k]) for per in values.values() for v in per.values())]
+    head = "".join(f"<th title='{html.escape(METRICS[k][0])}'>{k}</th>" for k in cols)
     rows = []
     best = {}
-    for k in TABLE:
+    for k in cols:
         higher = METRICS[k][1]
         means = {m: _nanmean([v[k] for v in values[m].values()]) for m in values}
         finite = {m: v for m, v in means.items() if not np.isnan(v)}
         best[k] = (max if higher else min)(finite, key=finite.get) if finite else None
     for m in values:
         cells = []
-        for k in TABLE:
+        for k in cols:
             seeds = sorted(values[m])
             mean, lo, hi = mean_ci([values[m][s][k] for s in seeds])
             cls, mark = "", ""
@@ -228,6 +235,7 @@ def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
         return "\n".join(parts)
     titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
               "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
+              "online": "Online accuracy and learning rate",
               "costs": "Cost"}
     for name, fn, caption in FIGURES:
         fig = fn(by_method)

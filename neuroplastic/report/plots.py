@@ -225,3 +225,44 @@ def multitask_overlaps(by_method: dict[str, list]) -> "Figure":
     axes[0][-1].legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+def online_and_trace(by_method: dict[str, list]) -> "Figure | None":
+    """Prequential (online) accuracy over training batches, smoothed over 50 batches, with the
+    experience starts (e.g. label swaps) dotted; and each method's own learning-rate trace."""
+    have_online = [m for m, rs in by_method.items() if rs[0].curves.get("online")]
+    have_lr = [m for m, rs in by_method.items() if (rs[0].curves.get("method_trace") or {}).get("lr")]
+    if not have_online and not have_lr:
+        return None
+    plt = _plt()
+    n = int(bool(have_online)) + int(bool(have_lr))
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.0), squeeze=False)
+    axes = list(axes[0])
+    names = list(by_method)
+    if have_online:
+        ax = axes.pop(0)
+        for m in have_online:
+            rs = by_method[m]
+            length = min(len(r.curves["online"]) for r in rs)
+            mean = np.mean([r.curves["online"][:length] for r in rs], axis=0)
+            k = min(50, max(1, length // 20))
+            ax.plot(np.convolve(mean, np.ones(k) / k, mode="valid") * 100, lw=1, color=colour(names.index(m)), label=m)
+        starts = by_method[have_online[0]][0].curves.get("online_starts", [])[1:]
+        if len(starts) <= 40:
+            for s in starts:
+                ax.axvline(s, color="0.8", lw=0.6, ls=":")
+        ax.set_xlabel("training batch")
+        ax.set_ylabel("online accuracy (%)")
+        ax.legend(frameon=False, fontsize=7)
+    if have_lr:
+        ax = axes.pop(0)
+        for m in have_lr:
+            rs = by_method[m]
+            length = min(len(r.curves["method_trace"]["lr"]) for r in rs)
+            ax.plot(np.mean([r.curves["method_trace"]["lr"][:length] for r in rs], axis=0), lw=1,
+                    color=colour(names.index(m)), label=m)
+        ax.set_xlabel("training batch")
+        ax.set_ylabel("learning rate")
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -256,6 +256,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
     # a fixed probe batch drawn from every experience's test set, for the plasticity figures
     probe = as_float(torch.cat([e.test[0][: max(1, 1000 // T)] for e in stream]))
     trace: list[dict] = []
+    online_eval, online, online_starts = bool(tr.get("online_eval", False)), [], []
 
     def evaluate_curve(upto: int) -> None:
         if tr["eval_every"] <= 0:
@@ -270,7 +271,10 @@ def run_cell(cell: Cell, progress=None) -> Result:
         starts.append(len(curve))
         evaluate_curve(i)
         t0 = time.perf_counter()
+        online_starts.append(len(online))
         for x, y in method.batches(exp, batch_size=tr["batch_size"], epochs=tr["epochs"], generator=g):
+            if online_eval:          # prequential: score the batch before training on it
+                online.append(float((method.predict(x, exp.task).argmax(1) == y).float().mean()))
             loss = method.observe(x, y)
             step += 1
             n_seen += len(y)
@@ -307,6 +311,10 @@ def run_cell(cell: Cell, progress=None) -> Result:
         "params": sum(p.numel() for p in model.parameters()),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}
+    if online_eval:
+        curves.update(online=online, online_starts=online_starts)
+    if getattr(method, "trace_", None):      # a method's own per-step record, e.g. its learning rate
+        curves["method_trace"] = method.trace_
     env = environment(device)
     env["pid"] = os.getpid()
     return Result(cell.key, cell.config(), R, b, curves, costs, figures, env)

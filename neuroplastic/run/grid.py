@@ -20,6 +20,7 @@ epochs = 2
 [methods.ewc]
 lam = 100
 [methods.ewc_online]       # a second configuration of the same method
+                           # (a method table may hold train = { optimizer = "adam", lr = 1e-3 })
 method = "ewc"
 mode = "online"
 ```
@@ -54,6 +55,7 @@ DEFAULT_TRAIN = {
 OPTIONAL_TRAIN = {
     "tta_setting": "reset_each_shift",   # test-time adaptation: see neuroplastic.tta.SETTINGS
     "tta_batch_size": 128,               # test batch size of the TTA pass
+    "online_eval": False,                # score every training batch before training on it
 }
 DEFAULT_MODEL = {"name": "mlp", "widths": [400, 400]}
 TOP_KEYS = ("description", "seeds", "device", "train", "model", "streams", "methods")
@@ -146,6 +148,8 @@ def _check_train(train: dict, where: str) -> dict:
     if "tta_batch_size" in t and (not isinstance(t["tta_batch_size"], int) or isinstance(t["tta_batch_size"], bool)
                                   or t["tta_batch_size"] < 1):
         raise ConfigError(f"{where}: tta_batch_size={t['tta_batch_size']!r} must be a positive integer.")
+    if "online_eval" in t and not isinstance(t["online_eval"], bool):
+        raise ConfigError(f"{where}: online_eval={t['online_eval']!r} must be true or false.")
     for key in ("epochs", "batch_size", "eval_every", "eval_subset"):
         v = t[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "eval_every" else 1):
@@ -226,6 +230,11 @@ def build_cells(grid: dict) -> list[Cell]:
 
     method_specs = []
     for label, table in grid["methods"].items():
+        table = dict(table)
+        method_train = table.pop("train", {})
+        if not isinstance(method_train, dict):
+            raise ConfigError(f"methods.{label}.train must be a table of [train] keys, e.g. train = {{ optimizer = \"adam\" }}.")
+        _check_train(method_train, f"methods.{label}.train")
         name, kwargs, _ = _split_table(label, table, "method")
         try:
             methods.make(name, **kwargs)             # validates names, keywords and values
@@ -233,13 +242,14 @@ def build_cells(grid: dict) -> list[Cell]:
             raise ConfigError(f"methods.{label}: {e}") from e
         except TypeError as e:
             raise ConfigError(f"methods.{label}: {e}") from e
-        method_specs.append((label, name, kwargs))
+        method_specs.append((label, name, kwargs, method_train))
 
     cells = []
     for slabel, sname, skw, mname, mkw, t in stream_specs:
-        for mlabel, meth, methkw in method_specs:
+        for mlabel, meth, methkw, mtrain in method_specs:
+            tt = _check_train({**t, **mtrain}, f"methods.{mlabel}.train") if mtrain else t
             for seed in seeds:
-                cells.append(Cell(sname, skw, meth, methkw, mname, mkw, t, seed, device, slabel, mlabel))
+                cells.append(Cell(sname, skw, meth, methkw, mname, mkw, tt, seed, device, slabel, mlabel))
     return cells
 
 

@@ -37,6 +37,10 @@ def result_metrics(r: Result) -> dict[str, float]:
         out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10)
     else:
         out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
+    online = r.curves.get("online") or []
+    out["online_acc"] = 100 * continual.online_accuracy(online) if online else float("nan")
+    rec = continual.recovery_times(online, r.curves.get("online_starts") or []) if online else []
+    out["recovery"] = float(np.nanmean(rec)) if rec and not np.all(np.isnan(rec)) else float("nan")
     out["fau"] = 100 * _num(r.plasticity.get("fau"))
     out["dormant"] = 100 * _num(r.plasticity.get("dormant"))
     out["eff_rank"] = _num(r.plasticity.get("eff_rank"))
