@@ -100,3 +100,55 @@ def test_lrh_advantage_against_swap_rate_is_reported():
         assert all(20 < a <= 100 for a in acc.values()), acc
     print(f"LRH - SGD online accuracy (points): rate 0 {adv[0]:+.1f}, rate 20 {adv[20]:+.1f}")
     assert all(math.isfinite(a) for a in adv.values())
+
+
+def _lop_cell(method, kw=None):
+    return Cell(stream="shuffled_labels", stream_kwargs={"dataset": "mnist", "n_tasks": 20, "n_train": 300},
+                method=method, method_kwargs=kw or {}, model="mlp", model_kwargs={"widths": [128, 128]},
+                train={**DEFAULT_TRAIN, "epochs": 15, "batch_size": 32, "lr": 0.05, "eval_every": 0}, seed=0)
+
+
+def test_loss_of_plasticity_and_resets_claim():
+    """Finetune's accuracy on each new label-shuffled task falls over tasks; ReDo and
+    shrink-and-perturb keep it higher on the last tasks (same stream, same seed)."""
+    torch.set_num_threads(1)
+    new_task = {}
+    for m in ("finetune", "redo", "shrink_perturb"):
+        r = run_cell(_lop_cell(m))
+        d = 100 * np.diag(np.array(r.R))
+        new_task[m] = (d[:3].mean(), d[-5:].mean())
+    first, last = new_task["finetune"]
+    assert last < first - 25, new_task                       # plasticity lost
+    assert new_task["redo"][1] > last + 10 and new_task["shrink_perturb"][1] > last + 10, new_task
+
+
+def test_redo_resets_only_dormant_units():
+    from torch import nn
+    from neuroplastic.methods import ReDo
+    from neuroplastic.models import MLP
+    torch.manual_seed(0)
+    model = MLP(in_shape=(4,), n_classes=3, widths=(6,))
+    fc1, head = model.body[1], model.head.fc
+    with torch.no_grad():
+        fc1.weight[:3] = -1.0                                   # units 0-2 never fire on positive inputs
+        fc1.bias[:3] = -1.0
+        fc1.weight[3:] = fc1.weight[3:].abs() + 0.1             # units 3-5 always do
+        fc1.bias[3:] = 0.1
+    method = ReDo(tau=0.1).setup(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    keep_w, keep_head = fc1.weight[3:].clone(), head.weight[:, 3:].clone()
+    assert method.recycle(torch.rand(32, 4)) == 3
+    assert torch.equal(fc1.weight[3:], keep_w) and torch.equal(head.weight[:, 3:], keep_head)
+    assert torch.all(head.weight[:, :3] == 0) and not torch.all(fc1.weight[:3] == -1.0)
+    assert isinstance(model.body[2], nn.ReLU)
+
+
+def test_adaptive_update_ratio_switches_on_plateau():
+    from neuroplastic.methods import AdaptiveUpdateRatio
+    from neuroplastic.models import MLP
+    torch.manual_seed(0)
+    model = MLP(in_shape=(4,), n_classes=2, widths=(8,))
+    m = AdaptiveUpdateRatio(window=5, plateau=1.0).setup(model, torch.optim.SGD(model.parameters(), lr=0.0))
+    x, y = torch.rand(16, 4), torch.randint(0, 2, (16,))
+    for _ in range(10):
+        m.observe(x, y)
+    assert m.trace_["updates_per_batch"][:5] == [1] * 5 and m.trace_["updates_per_batch"][-1] == 2

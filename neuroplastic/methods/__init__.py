@@ -15,6 +15,7 @@ from .gpm import GPM
 from .hebbian_pca import HebbianPCA
 from .hlop import HLOP
 from .homeostatic_lr import LRH, LRR
+from .interventions import AdaptiveUpdateRatio, ReDo, ShrinkPerturb
 from .hopfield_memory import HopfieldMemory
 from .joint import Joint
 from .lwf import LwF
@@ -32,6 +33,7 @@ METHODS: dict[str, type[Method]] = {
     "diehl_cook": DiehlCookMethod, "ottt": OTTT, "hlop": HLOP, "gpm": GPM, "owm": OWM,
     "source": Source, "bn_adapt": BNAdapt, "tent": TENT, "eata": EATA, "nhl": NHL,
     "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
+    "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
 }
 
 

@@ -14,11 +14,13 @@ from .domain_shift import domain_shift
 from .permuted import permuted
 from .power_law import power_law
 from .rotated import rotated
+from .shuffled_labels import shuffled_labels
 from .split import split
 
 STREAMS: dict[str, Callable[..., list[Experience]]] = {
     "permuted": permuted, "split": split, "rotated": rotated, "concept_shift": concept_shift,
     "corrupted": corrupted, "power_law": power_law, "domain_shift": domain_shift,
+    "shuffled_labels": shuffled_labels,
 }
 
 
