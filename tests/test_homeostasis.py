@@ -152,3 +152,25 @@ def test_adaptive_update_ratio_switches_on_plateau():
     for _ in range(10):
         m.observe(x, y)
     assert m.trace_["updates_per_batch"][:5] == [1] * 5 and m.trace_["updates_per_batch"][-1] == 2
+
+
+def test_critical_period_deeper_nets_keep_the_deficit(tmp_path):
+    """A deficit of 200 steps leaves the deprived pathway of a 3-layer linear net worse off than
+    that of a 1-layer one, relative to no deficit; the recipe runs through `neuroplastic run`."""
+    from neuroplastic.experiments import deep_linear_pathways
+    torch.set_num_threads(1)
+    kw = dict(d=10, width=15, rank=3, steps_after=1500, n_train=300, n_test=500)
+    shallow = deep_linear_pathways(1, [0, 200], **kw)["deprived_error"]
+    deep = deep_linear_pathways(3, [0, 200], **kw)["deprived_error"]
+    print(f"deprived-pathway error, t_d 0 -> 200: depth 1 {shallow[0]:.2f} -> {shallow[1]:.2f}, "
+          f"depth 3 {deep[0]:.2f} -> {deep[1]:.2f}")
+    assert deep[1] > 0.9 and deep[1] > shallow[1] + 0.2 and shallow[1] > shallow[0]
+    from neuroplastic.cli import main
+    recipe = tmp_path / "cp.toml"
+    recipe.write_text('experiment = "critical_periods"\nseeds = 1\n[settings]\ndepths = [1, 2]\n'
+                      'deficits = [0, 50]\nsteps_after = 200\nd = 6\nwidth = 8\nrank = 2\nn_train = 100\n')
+    db, html = tmp_path / "cp.db", tmp_path / "cp.html"
+    assert main(["run", str(recipe), "--out", str(db), "--report", str(html)]) == 0
+    assert "deficit" in html.read_text()
+    recipe.write_text('experiment = "critical_periods"\n[settings]\ndepth = [1]\n')
+    assert main(["run", str(recipe), "--out", str(db), "--no-report"]) == 2      # unknown keyword: a message

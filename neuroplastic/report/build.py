@@ -217,7 +217,24 @@ def memory_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
     return "\n".join(parts)
 
 
+def experiment_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
+    rs = [r for v in by_method.values() for r in v]
+    kw = ", ".join(f"{k}={v}" for k, v in rs[0].cell["stream_kwargs"].items()) or "defaults"
+    parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>{html.escape(stream)}</h2>',
+             f'<p class="note">{html.escape(kw)}; seeds {sorted(r.cell["seed"] for r in rs)}.</p>']
+    if "critical_periods" in rs[0].experiment:
+        parts.append(_fig_html(plots.critical_periods(rs), f"{_slug(stream)}_critical",
+                               "Deep linear two-pathway networks: pathway b deprived for the first t_d steps, "
+                               "then trained normally; relative test error of the deprived pathway alone "
+                               "(1: it contributes nothing) and of the whole network, per depth (mean over seeds).",
+                               figures_dir))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
+    if all(getattr(r, "experiment", None) for rs in by_method.values() for r in rs):
+        return experiment_section(stream, by_method, figures_dir)
     if all(getattr(r, "memory", None) for rs in by_method.values() for r in rs):
         return memory_section(stream, by_method, figures_dir)
     table, note = summary_table(by_method)

@@ -266,3 +266,22 @@ def online_and_trace(by_method: dict[str, list]) -> "Figure | None":
         ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def critical_periods(results: list) -> "Figure":
+    """Deprived-pathway error and whole-network error against deficit duration, one line per
+    depth (mean over seeds)."""
+    plt = _plt()
+    cp = [r.experiment["critical_periods"] for r in results]
+    depths, deficits = cp[0]["depths"], cp[0]["deficits"]
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.0))
+    for ax, key, label in ((axes[0], "deprived_error", "deprived pathway alone: relative error"),
+                           (axes[1], "total_error", "whole network: relative error")):
+        mean = np.mean([c[key] for c in cp], axis=0)
+        for i, dp in enumerate(depths):
+            ax.plot(deficits, mean[i], marker="o", ms=3, color=colour(i), label=f"depth {dp}")
+        ax.set_xlabel("deficit duration t_d (steps)")
+        ax.set_ylabel(label)
+    axes[0].legend(frameon=False)
+    fig.tight_layout()
+    return fig

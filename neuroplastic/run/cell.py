@@ -77,6 +77,8 @@ class Result:
     tta: dict = field(default_factory=dict)
     #: associative-memory experiments (``neuroplastic memory ...``): curves, no accuracy matrix
     memory: dict = field(default_factory=dict)
+    #: stand-alone experiments (neuroplastic.experiments, e.g. critical periods)
+    experiment: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Strict JSON (NaN stored as null), readable by SQLite's json functions too."""

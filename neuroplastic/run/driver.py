@@ -45,6 +45,15 @@ def run(grid=None, *, out: str | Path = "results.db", backend: str = "local", wo
     if device is not None:
         sets["device"] = device
     grid_dict = load_grid(grid, sets, streams_only=streams, methods_only=methods, seeds=seeds, quick=quick)
+    if "experiment" in grid_dict:            # a stand-alone experiment recipe, not a grid
+        from .grid import EXPERIMENT_KEYS
+        from .memory import run_experiment
+
+        extra = [k for k in grid_dict if k not in EXPERIMENT_KEYS]
+        if extra:
+            raise ConfigError(f"an experiment recipe takes only {', '.join(EXPERIMENT_KEYS)}; remove {extra}.")
+        ran, skipped = run_experiment(grid_dict, out=out, command=command or "")
+        return RunReport(Path(out), ran + skipped, skipped)
     cells = build_cells(grid_dict)
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):

@@ -59,6 +59,7 @@ OPTIONAL_TRAIN = {
 }
 DEFAULT_MODEL = {"name": "mlp", "widths": [400, 400]}
 TOP_KEYS = ("description", "seeds", "device", "train", "model", "streams", "methods")
+EXPERIMENT_KEYS = ("description", "seeds", "device", "experiment", "settings")   # experiment recipes
 QUICK = {"n_train": 6000, "n_test": 1000}
 
 

@@ -16,8 +16,10 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
-def _run_cells(cells: list[tuple[Cell, Callable[[], dict]]], out: str | Path, command: str) -> tuple[int, int]:
-    """Run the cells not yet in ``out``; returns (ran, skipped)."""
+def _run_cells(cells: list[tuple[Cell, Callable[[], dict]]], out: str | Path, command: str,
+               field: str = "memory") -> tuple[int, int]:
+    """Run the cells not yet in ``out``, storing what each returns in Result.<field>; returns
+    (ran, skipped)."""
     ran = skipped = 0
     with Store(out) as store:
         done = store.done()
@@ -31,7 +33,7 @@ def _run_cells(cells: list[tuple[Cell, Callable[[], dict]]], out: str | Path, co
             env = environment(torch.device("cpu"))
             env["command"] = command
             store.put(Result(key=cell.key, cell=cell.config(), R=[], b=[], curves={},
-                             costs={"wall_s": time.perf_counter() - t}, plasticity={}, env=env, memory=memory))
+                             costs={"wall_s": time.perf_counter() - t}, plasticity={}, env=env, **{field: memory}))
             ran += 1
     return ran, skipped
 
@@ -99,3 +101,21 @@ def run_mil(pools: list[str], *, seeds: int = 1, out: str | Path = "results.db",
                         method_label=f"{pool} pooling")
             cells.append((cell, lambda p=pool, s=seed: {"mil": mil.train_mil(pool=p, seed=s, **kwargs)}))
     return _run_cells(cells, out, command)
+
+
+def run_experiment(grid: dict, *, out: str | Path = "results.db", command: str = "") -> tuple[int, int]:
+    """A recipe with ``experiment = "NAME"``: one cell per seed, its ``[settings]`` as keywords."""
+    from ..experiments import EXPERIMENTS
+    from .._registry import check_name, check_kwargs
+    from .grid import _check_seeds
+
+    name = check_name(grid["experiment"], EXPERIMENTS, "experiment")
+    settings = dict(grid.get("settings", {}))
+    check_kwargs(EXPERIMENTS[name], settings, f"experiment {name!r}")
+    cells = []
+    for seed in _check_seeds(grid.get("seeds", 1)):
+        cell = Cell(stream=name, stream_kwargs=settings, method=name, method_kwargs={}, model="experiment",
+                    model_kwargs={}, train={}, seed=seed, device="cpu", stream_label=name.replace("_", " "),
+                    method_label=name)
+        cells.append((cell, lambda s=seed: EXPERIMENTS[name](seed=s, **settings)))
+    return _run_cells(cells, out, command, field="experiment")

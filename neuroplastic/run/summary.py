@@ -13,7 +13,7 @@ from .cell import Result
 def result_metrics(r: Result) -> dict[str, float]:
     """Every metric of METRICS for one result (accuracies in %, differences in points)."""
     R = np.asarray(r.R, dtype=float)
-    if getattr(r, "memory", None):    # associative-memory experiments: no accuracy matrix
+    if getattr(r, "memory", None) or getattr(r, "experiment", None):    # no accuracy matrix
         out = {k: float("nan") for k in METRICS}
         out["wall_s"] = _num(r.costs.get("wall_s"))
         return out
