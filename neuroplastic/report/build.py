@@ -39,7 +39,8 @@ FIGURES = (
      "accuracy after being trained minus its final accuracy (mean over seeds)."),
     ("plasticity", plots.plasticity, "Plasticity after each experience, on a fixed probe batch: fraction "
      "of active ReLU units, dormant units (ReDo, tau = 0.025), effective rank of the head's input "
-     "features, and relative change of the weights since initialisation (mean over seeds)."),
+     "features, relative change of the weights since initialisation, the weights' norm, and the "
+     "accuracy on each experience right after training on it (mean over seeds)."),
     ("online", plots.online_and_trace, "Online (prequential) accuracy: each training batch scored before the "
      "learner trains on it, smoothed; dotted lines mark experience starts (e.g. label swaps). Right: the "
      "learning rate of methods that regulate their own (mean over seeds)."),

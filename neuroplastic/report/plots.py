@@ -117,7 +117,8 @@ def forgetting_per_experience(by_method: dict[str, list]) -> "Figure":
 
 
 PLASTICITY = (("fau", "fraction of active units (%)", 100), ("dormant", "dormant units (%)", 100),
-              ("eff_rank", "effective rank of features", 1), ("weight_change", "relative weight change", 1))
+              ("eff_rank", "effective rank of features", 1), ("weight_change", "relative weight change", 1),
+              ("weight_norm", "weight norm ||W||", 1))
 
 
 def plasticity(by_method: dict[str, list]) -> "Figure | None":
@@ -125,7 +126,13 @@ def plasticity(by_method: dict[str, list]) -> "Figure | None":
     if not all(r.plasticity.get("trace") for rs in by_method.values() for r in rs):
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, len(PLASTICITY), figsize=(3.0 * len(PLASTICITY), 2.9), layout="constrained")
+    fig, axes = plt.subplots(1, len(PLASTICITY) + 1, figsize=(3.0 * (len(PLASTICITY) + 1), 2.9),
+                             layout="constrained")
+    for k, (method, rs) in enumerate(by_method.items()):     # plasticity in task terms: the new task
+        diag = np.nanmean([np.diag(np.asarray(r.R, dtype=float)) for r in rs], axis=0) * 100
+        axes[-1].plot(range(len(diag)), diag, marker="o", ms=3, color=colour(k), label=method)
+    axes[-1].set_xlabel("experience")
+    axes[-1].set_ylabel("accuracy on it right after (%)")
     for ax, (key, label, scale) in zip(axes, PLASTICITY):
         for k, (method, rs) in enumerate(by_method.items()):
             arr = np.asarray([[scale * (t.get(key) if t.get(key) is not None else np.nan)

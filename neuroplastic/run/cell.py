@@ -211,6 +211,7 @@ def plasticity_figures(model, x, w0: dict) -> dict:
         "dormant": float(np.mean([plasticity.dormant_ratio(a) for a in acts])) if acts else float("nan"),
         "eff_rank": plasticity.effective_rank(feats.cpu()),
         "weight_change": float(np.mean(change)),
+        "weight_norm": float(torch.sqrt(sum((p.double() ** 2).sum() for p in weights.values()))),
     }
 
 
