@@ -26,7 +26,7 @@ def _run_method(name: str, kwargs: dict, scenario: str, seed: int = 0):
     else:
         model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,), task_classes=task_classes)
     method = methods.make(name, **kwargs)
-    method.setup(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9))
+    method.setup(model, torch.optim.SGD(model.parameters(), **{"lr": 0.05, "momentum": 0.9, **cls.check_sgd}))
     g = torch.Generator().manual_seed(seed)
     losses = []
     for exp in stream[:3]:

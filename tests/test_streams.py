@@ -13,6 +13,7 @@ SMALL = {
     "concept_shift": dict(epochs=2, swaps_per_epoch=3, n_train=90, n_test=30),
     "corrupted": dict(corruptions=["gaussian_noise", "rotation"], severities=[1, 5], n_test=30),
     "domain_shift": dict(n_test=200),
+    "shuffled_labels": dict(n_tasks=3, n_train=50),
     "power_law": dict(n_tasks=4, rehearsals_per_task=2, n_rehearse=10, n_train=60, n_test=30),
 }
 

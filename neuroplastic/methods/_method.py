@@ -45,6 +45,8 @@ class Method:
     #: the model a method needs (None: any harness model); what check_method builds it with
     needs_model: str | None = None
     check_model_kwargs: dict = {}
+    #: SGD settings the contract check must use (e.g. plain gradient descent: {"momentum": 0.0})
+    check_sgd: dict = {}
     #: the scenarios a method supports (a single-head method cannot run task-incremental)
     scenarios: tuple[str, ...] = ("class", "task")
 

@@ -32,6 +32,8 @@ from ._method import Method, check, is_number
 
 
 class _RegulatedLR(Method):
+    check_sgd = {"momentum": 0.0}
+
     def __init__(self, *, interval: int = 10, memory: int = 20, valence_threshold: int = 5,
                  step_fraction: float = 0.1, seed: int = 0) -> None:
         super().__init__()
