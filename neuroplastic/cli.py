@@ -180,7 +180,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
-    from .run.memory import run_capacity, run_mil, run_multitask
+    from .run.experiments import run_capacity, run_mil, run_multitask
     from .memory.experiments import MODELS
 
     t = time.perf_counter()

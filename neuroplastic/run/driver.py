@@ -47,7 +47,7 @@ def run(grid=None, *, out: str | Path = "results.db", backend: str = "local", wo
     grid_dict = load_grid(grid, sets, streams_only=streams, methods_only=methods, seeds=seeds, quick=quick)
     if "experiment" in grid_dict:            # a stand-alone experiment recipe, not a grid
         from .grid import EXPERIMENT_KEYS
-        from .memory import run_experiment
+        from .experiments import run_experiment
 
         extra = [k for k in grid_dict if k not in EXPERIMENT_KEYS]
         if extra:

@@ -1,5 +1,6 @@
-"""Associative-memory experiments into the results database: one cell per (experiment, model,
-seed), keyed like grid cells, stored one transaction each, skipped when already stored."""
+"""Experiments that are not stream x method grids (associative memories, critical periods) into
+the results database: one cell per (experiment, model, seed), keyed like grid cells, stored one
+transaction each, skipped when already stored."""
 from __future__ import annotations
 
 import logging
