@@ -120,7 +120,9 @@ class LRH(_RegulatedLR):
         m = len(y)
         with torch.no_grad():
             guess = int(model(x[k:k + 1], self.task_).argmax(1))
-            mem_x, mem_y = self.mem_x_[-self.memory:], self.mem_y_[-self.memory:]
+            # the `memory` samples just before sample k: earlier batches, then this batch's first k
+            mem_x = torch.cat([self.mem_x_, x[:k]])[-self.memory:]
+            mem_y = torch.cat([self.mem_y_, y[:k]])[-self.memory:]
             sim2 = self._nudge(self.eta_, self._valence(guess))
 
             def recent_acc(eta: float) -> float:
