@@ -182,6 +182,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_memory(args: argparse.Namespace) -> int:
     from .run.experiments import run_capacity, run_mil, run_multitask
     from .memory.experiments import MODELS
+    from .memory.mil import POOLS
 
     t = time.perf_counter()
     command = " ".join(["neuroplastic", *sys.argv[1:]])
@@ -191,7 +192,7 @@ def _cmd_memory(args: argparse.Namespace) -> int:
                                     n=args.n, loads=args.loads, queries=args.queries, degree=args.degree,
                                     beta=args.beta)
     elif args.memory_command == "mil":
-        ran, skipped = run_mil(args.pool or ["hopfield", "mean", "max"], seeds=args.seeds, out=args.out,
+        ran, skipped = run_mil(args.pool or list(POOLS), seeds=args.seeds, out=args.out,
                                command=command, epochs=args.epochs, n_train=args.n_train)
     else:
         ran, skipped = run_multitask(seeds=args.seeds, out=args.out, command=command, n=args.n, k=args.k)

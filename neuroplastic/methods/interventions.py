@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..metrics.plasticity import dormant_mask
 from ..streams import Experience, as_float
 from ._method import Method, check, is_number
 
@@ -35,24 +36,9 @@ def linear_chain(model: nn.Module) -> list[nn.Linear]:
     return layers
 
 
-def fresh_init_(layer: nn.Linear, rows: Tensor | None = None) -> None:
-    """Re-draw the rows (all when None) of a Linear layer with PyTorch's default initialisation."""
-    tmp = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None).to(layer.weight)
-    with torch.no_grad():
-        if rows is None:
-            layer.weight.copy_(tmp.weight)
-            if layer.bias is not None:
-                layer.bias.copy_(tmp.bias)
-        else:
-            layer.weight[rows] = tmp.weight[rows]
-            if layer.bias is not None:
-                layer.bias[rows] = tmp.bias[rows]
-
-
-def dormant_units(act: Tensor, tau: float) -> Tensor:
-    """Boolean mask of tau-dormant units of activations (N, units)."""
-    score = act.abs().mean(0)
-    return score / score.mean().clamp_min(1e-12) <= tau
+def fresh_like(layer: nn.Linear) -> nn.Linear:
+    """A new Linear of the same shape, device and dtype, with PyTorch's default initialisation."""
+    return nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None).to(layer.weight)
 
 
 class _HiddenActivations:
@@ -74,7 +60,7 @@ class ReDo(Method):
         check(is_number(tau) and 0 <= tau < 1, "tau", tau, "a number in [0, 1)")
         check(isinstance(every, int) and every >= 0, "every", every, "an integer >= 0 (0: per experience)")
         self.tau, self.every = tau, every
-        self.steps_, self.resets_ = 0, 0
+        self.steps_ = 0
         self.trace_: dict = {"reset_units": []}
 
     def setup(self, model, optimizer):
@@ -88,11 +74,13 @@ class ReDo(Method):
         self.model(x, self.task_)
         n = 0
         for i, act in enumerate(self.rec_.acts):
-            dead = dormant_units(act, self.tau).nonzero().flatten()
+            dead = dormant_mask(act, self.tau).nonzero().flatten()
             if not len(dead):
                 continue
-            layer, nxt = self.layers_[i], self.layers_[i + 1]
-            fresh_init_(layer, dead)
+            layer, nxt, fresh = self.layers_[i], self.layers_[i + 1], fresh_like(self.layers_[i])
+            layer.weight[dead] = fresh.weight[dead]
+            if layer.bias is not None:
+                layer.bias[dead] = fresh.bias[dead]
             nxt.weight[:, dead] = 0
             for p, idx in ((layer.weight, dead), (layer.bias, dead)):
                 st = self.optimizer.state.get(p, {})
@@ -104,7 +92,6 @@ class ReDo(Method):
                 if torch.is_tensor(v) and v.shape == nxt.weight.shape:
                     v[:, dead] = 0
             n += len(dead)
-        self.resets_ += n
         self.trace_["reset_units"].append(n)
         return n
 
@@ -135,7 +122,7 @@ class ShrinkPerturb(Method):
             return
         with torch.no_grad():
             for layer in linear_chain(self.model):
-                fresh = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None).to(layer.weight)
+                fresh = fresh_like(layer)
                 layer.weight.mul_(self.shrink).add_(self.perturb * fresh.weight)
                 if layer.bias is not None:
                     layer.bias.mul_(self.shrink).add_(self.perturb * fresh.bias)

@@ -18,10 +18,14 @@ def fraction_active(h: Tensor) -> float:
     return float((h > 0).float().mean())
 
 
-def dormant_ratio(h: Tensor, tau: float = 0.025) -> float:
+def dormant_mask(h: Tensor, tau: float = 0.025) -> Tensor:
+    """Boolean mask of the tau-dormant units of activations h (N, units)."""
     score = h.abs().mean(0)
-    score = score / score.mean().clamp_min(1e-12)
-    return float((score <= tau).float().mean())
+    return score / score.mean().clamp_min(1e-12) <= tau
+
+
+def dormant_ratio(h: Tensor, tau: float = 0.025) -> float:
+    return float(dormant_mask(h, tau).float().mean())
 
 
 def effective_rank(features: Tensor) -> float:

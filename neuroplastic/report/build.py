@@ -190,10 +190,11 @@ def memory_table(by_method: dict[str, list[Result]]) -> str:
 
 
 def memory_section(stream: str, by_method: dict[str, list[Result]], figures_dir: Path | None) -> str:
-    r = next(iter(by_method.values()))[0]
+    first = next(iter(by_method.values()))
+    r = first[0]
     kw = ", ".join(f"{k}={v}" for k, v in r.cell["stream_kwargs"].items())
     parts = [f'<section id="stream-{_slug(stream)}" class="stream"><h2>{html.escape(stream)}</h2>',
-             f'<p class="note">{html.escape(kw)}; seeds {sorted(x.cell["seed"] for x in next(iter(by_method.values())))}.</p>']
+             f'<p class="note">{html.escape(kw)}; seeds {sorted(x.cell["seed"] for x in first)}.</p>']
     if "mil" in r.memory:
         rows = []
         for method, rs in by_method.items():

@@ -235,7 +235,6 @@ def build_cells(grid: dict) -> list[Cell]:
         method_train = table.pop("train", {})
         if not isinstance(method_train, dict):
             raise ConfigError(f"methods.{label}.train must be a table of [train] keys, e.g. train = {{ optimizer = \"adam\" }}.")
-        _check_train(method_train, f"methods.{label}.train")
         name, kwargs, _ = _split_table(label, table, "method")
         try:
             methods.make(name, **kwargs)             # validates names, keywords and values

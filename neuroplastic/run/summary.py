@@ -38,7 +38,7 @@ def result_metrics(r: Result) -> dict[str, float]:
     else:
         out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
     online = r.curves.get("online") or []
-    out["online_acc"] = 100 * continual.online_accuracy(online) if online else float("nan")
+    out["online_acc"] = 100 * continual.online_accuracy(online)
     rec = continual.recovery_times(online, r.curves.get("online_starts") or []) if online else []
     out["recovery"] = float(np.nanmean(rec)) if rec and not np.all(np.isnan(rec)) else float("nan")
     out["fau"] = 100 * _num(r.plasticity.get("fau"))
