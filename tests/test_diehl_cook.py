@@ -40,11 +40,11 @@ def test_event_driven_step_equals_the_dense_equations():
     st = dc.dc_init(B, n_in, n, p)
     st = st._replace(v_exc=-65 + 20 * torch.rand(B, n, generator=g), s_inh=(torch.rand(B, n, generator=g) < 0.2).float(),
                      x_in=torch.rand(B, n_in, generator=g), x_exc=torch.rand(B, n, generator=g),
-                     in_b=s_prev.nonzero()[:, 0], in_i=s_prev.nonzero()[:, 1])
-    ref = {k: v.clone() for k, v in st._asdict().items()}
+                     ev=dc.step_events(*s_prev.nonzero(as_tuple=True), B))
+    ref = {k: v.clone() for k, v in st._asdict().items() if torch.is_tensor(v)}
     w0, th0 = w.clone(), theta.clone()
     b, i = s_now.nonzero(as_tuple=True)
-    out = dc.dc_step(b, i, st, w, theta, p, learn=learn)
+    out = dc.dc_step(dc.step_events(b, i, B), st, w, theta, p, learn=learn)
     # dense reference
     d = torch.exp(torch.tensor(-1 / 100.0))
     i_exc = s_prev @ w0 - p.inh_to_exc * (ref["s_inh"].sum(1, keepdim=True) - ref["s_inh"])
@@ -60,6 +60,58 @@ def test_event_driven_step_equals_the_dense_equations():
     torch.testing.assert_close(out.v_exc, torch.where(spk > 0, -60.0, v))
 
 
+def _dense_step(s_prev, s_now, st, w, theta, p, learn, prio):
+    """The full equations in dense matrix form, nothing skipped (BindsNET's network.run +
+    DiehlAndCookNodes with one_spike + PostPre, the inhibitory layer as a one-step relay)."""
+    v, ref, s_exc, s_inh, x_in, x_exc = st
+    i_exc = s_prev @ w - p.inh_to_exc * (s_inh.sum(1, keepdim=True) - s_inh)
+    d = torch.exp(torch.tensor(-p.dt / p.exc_tau))
+    v = d * (v - p.exc_rest) + p.exc_rest + torch.where(ref > 0, 0.0, i_exc)
+    ref = ref - p.dt
+    theta.mul_(torch.exp(torch.tensor(-p.dt / p.tau_theta)))
+    crossed = v >= theta + p.exc_thresh
+    ref = torch.where(crossed, p.exc_refrac, ref)
+    v = torch.where(crossed, p.exc_reset, v)
+    theta.add_(p.theta_plus * crossed.float().sum(0))
+    top, pick = (crossed * prio).max(1)
+    s = torch.nn.functional.one_hot(pick, v.shape[1]).float() * (top > 0).float()[:, None]
+    tr = torch.exp(torch.tensor(-p.dt / p.tau_trace))
+    x_in = torch.where(s_now > 0, 1.0, x_in * tr)
+    x_exc = torch.where(s > 0, 1.0, x_exc * tr)
+    w.copy_((w - learn.nu_pre * s_now.T @ x_exc + learn.nu_post * x_in.T @ s).clamp(learn.wmin, learn.wmax))
+    return v, ref, s, s_exc, x_in, x_exc
+
+
+def test_event_driven_steps_with_their_shortcuts_equal_the_dense_equations_over_a_presentation():
+    """80 learning steps on two MNIST digits with strong weights, so that neurons fire, inhibit,
+    sit out their refractory periods and rest again: the event-driven steps (which skip the work
+    known to be zero) track the dense equations step by step."""
+    g = torch.Generator().manual_seed(3)
+    B, n = 2, 20
+    x = as_float(data.load("mnist")[0][:B]).flatten(1)
+    p, learn = dc.DCParams(), dc.DCLearning()
+    w = 0.3 * torch.rand(784, n, generator=g)
+    w_ref, theta, theta_ref = w.clone(), torch.zeros(n), torch.zeros(n)
+    st = dc.dc_init(B, 784, n, p)
+    ref_st = (st.v_exc.clone(), torch.zeros(B, n), torch.zeros(B, n), torch.zeros(B, n), torch.zeros(B, 784),
+              torch.zeros(B, n))
+    s_prev = torch.zeros(B, 784)
+    fired = refractory_gap = 0
+    for t in range(80):
+        s_now = (torch.rand(B, 784, generator=g) < 0.2 * x).float()
+        prio = torch.rand(n, generator=g) + 1
+        st = dc.dc_step(dc.step_events(*s_now.nonzero(as_tuple=True), B), st, w, theta, p, learn=learn, prio=prio)
+        ref_st = _dense_step(s_prev, s_now, ref_st, w_ref, theta_ref, p, learn, prio)
+        s_prev = s_now
+        torch.testing.assert_close(st.s_exc, ref_st[2])
+        torch.testing.assert_close(st.v_exc, ref_st[0])
+        torch.testing.assert_close(w, w_ref)
+        torch.testing.assert_close(theta, theta_ref)
+        fired += bool(st.s_exc.any())
+        refractory_gap += st.ref_left <= 0
+    assert 10 < fired < 70 and refractory_gap > 0, (fired, refractory_gap)   # both paths ran
+
+
 def test_one_spike_lets_one_crossing_neuron_per_sample_through():
     g = torch.Generator().manual_seed(0)
     net = _net(time=80)
@@ -70,7 +122,7 @@ def test_one_spike_lets_one_crossing_neuron_per_sample_through():
     for t in range(5):
         u = torch.rand(8, 784, generator=g) < x.flatten(1) * 0.5
         b, i = u.nonzero(as_tuple=True)
-        st = dc.dc_step(b, i, st, net.w, net.theta, net.params, generator=g)
+        st = dc.dc_step(dc.step_events(b, i, 8), st, net.w, net.theta, net.params, generator=g)
         assert (st.s_exc.sum(1) <= 1).all()
 
 

@@ -41,6 +41,31 @@ def test_saccade_events_of_real_digits_are_sparse_edges():
     assert ev[:, :, 0].sum() > 0 and ev[:, :, 1].sum() > 0       # both polarities
 
 
+def test_rate_events_are_bernoulli_spikes_sorted_by_step():
+    """Geometric gaps give the Bernoulli process of ``rate``: each input's count over T steps has
+    mean T p and variance T p (1 - p), every step is equally likely, p = 1 fires at every step and
+    p = 0 never; the events come sorted by (t, b, i)."""
+    g = torch.Generator().manual_seed(0)
+    T, reps = 50, 400
+    p = torch.tensor([[0.0, 0.02, 0.3], [1.0, 0.7, 0.0]])
+    counts = torch.zeros(reps, 2, 3)
+    per_step = torch.zeros(T)
+    for r in range(reps):
+        t, b, i = encode.rate_events(p, T, generator=g)
+        key = (t * 2 + b) * 3 + i
+        assert bool((key[1:] > key[:-1]).all())                  # strictly sorted, no duplicates
+        counts[r].index_put_((b, i), torch.ones(len(b)), accumulate=True)
+        per_step += torch.bincount(t[(b == 0) & (i == 2)], minlength=T)
+    mean, var = counts.mean(0), counts.var(0)
+    torch.testing.assert_close(mean, T * p, atol=0.35, rtol=0.03)
+    torch.testing.assert_close(var, T * p * (1 - p), atol=0.2, rtol=0.2)
+    assert counts[:, 1, 0].eq(T).all() and counts[:, 0, 0].eq(0).all() and counts[:, 1, 2].eq(0).all()
+    rate = per_step / reps                                       # p = 0.3 at every step
+    assert float(rate.min()) > 0.2 and float(rate.max()) < 0.4
+    with pytest.raises(ValueError, match="probabilities in"):
+        encode.rate_events(p * 2, T)
+
+
 def test_monitor_records_counts_rates_and_draws_a_raster(tmp_path):
     lif = LIF(tau_mem=5.0, v_th=1.0)
     current = torch.full((3, 4), 3.0)

@@ -1,6 +1,9 @@
 """Spike encoders and decoders (pure functions over tensors; time is the leading axis).
 
 * ``rate(x, T, generator=)``: Bernoulli spikes with probability x in [0, 1] at each of T steps.
+* ``rate_events(p, T, generator=)``: the same Bernoulli spikes as events (step, row, column)
+  sorted by step, drawn as geometric inter-spike gaps: the work follows the number of spikes,
+  not T x the number of inputs.
 * ``latency(x, T, threshold=)``: one spike per input at t = round((1 - x) (T - 1)): brighter
   inputs fire earlier; inputs below ``threshold`` never fire.
 * ``saccades(x, T, amplitude=)``: an image sequence: each image moved along three short
@@ -14,6 +17,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -26,6 +31,56 @@ def rate(x: Tensor, T: int, *, generator: torch.Generator | None = None) -> Tens
         raise ValueError("rate coding needs inputs in [0, 1]; convert uint8 images with streams.as_float.")
     u = torch.rand((T, *x.shape), generator=generator, dtype=x.dtype, device="cpu").to(x.device)
     return (u < x).to(x.dtype)
+
+
+def rate_events(p: Tensor, T: int, *, generator: torch.Generator | None = None,
+                max_draws: int = 1 << 22) -> tuple[Tensor, Tensor, Tensor]:
+    """Bernoulli spikes with probability ``p[b, i]`` in [0, 1] at each of T steps, as events
+    ``(t, b, i)`` sorted by step t (stably: within a step by b, then i). Same distribution as
+    ``rate(p, T)``, different draws: each active input's spike train is drawn as geometric gaps
+    ``floor(log V / log(1 - p)) + 1`` with V uniform in (0, 1] (P(gap > m) = (1 - p)^m), enough
+    gaps at once to pass T for nearly every train and more for the rare train that does not;
+    ``max_draws`` bounds the uniforms held at once."""
+    if T < 1:
+        raise ValueError(f"T must be a positive number of steps, got {T}.")
+    if p.dim() != 2:
+        raise ValueError(f"rate_events needs probabilities of shape (batch, inputs), got {tuple(p.shape)}.")
+    if p.numel() and (p.min() < 0 or p.max() > 1):
+        raise ValueError("rate_events needs spike probabilities in [0, 1].")
+    flat = p.reshape(-1)
+    nz = flat.nonzero().squeeze(1)                       # active inputs, row-major
+    q = flat.index_select(0, nz)
+    ts, owners = [], []
+    if len(q):
+        inv_log_q = torch.log1p(-q).reciprocal_()        # -0 where p = 1: a spike at every step
+        pos = torch.zeros(len(q), dtype=torch.long, device=p.device)   # steps used so far
+        # gaps per train drawn at once: the expected count plus 4 sigma, in multiples of 16
+        mean = q * T
+        need = (mean + 4 * mean.sqrt() + 4).div_(16).ceil_().long().mul_(16)
+        todo = torch.arange(len(q), device=p.device)
+        while len(todo):
+            for k in need[todo].unique().tolist():
+                group = todo[need[todo] == k]
+                step = max(1, max_draws // k)
+                for lo in range(0, len(group), step):
+                    part = group[lo:lo + step]
+                    v = torch.rand(len(part), k, generator=generator, device=p.device, dtype=p.dtype)
+                    gaps = torch.sub(1, v).log_().mul_(inv_log_q[part, None]).clamp_(max=T).long().add_(1)
+                    t = gaps.cumsum_(1).add_(pos[part, None])            # 1 + spike steps
+                    pos[part] = t[:, -1]
+                    keep = t <= T
+                    ts.append(t.masked_select(keep).sub_(1))
+                    owners.append(part.repeat_interleave(keep.sum(1)))
+            todo = todo[pos[todo] < T]                   # trains not yet past T: draw more
+    t = torch.cat(ts) if ts else torch.zeros(0, dtype=torch.long, device=p.device)
+    owner = torch.cat(owners) if owners else t.clone()
+    # sort by (t, owner): owners are in (row, column) order already
+    key = t * max(1, len(q)) + owner
+    if T * max(1, len(q)) < 2 ** 31:
+        key = key.int()                                  # sorts faster
+    order = torch.sort(key, stable=True).indices
+    owner = nz.index_select(0, owner.index_select(0, order))
+    return t.index_select(0, order), owner // p.shape[1], owner % p.shape[1]
 
 
 def latency(x: Tensor, T: int, *, threshold: float = 0.01) -> Tensor:

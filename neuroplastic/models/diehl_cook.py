@@ -36,22 +36,26 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._registry import ConfigError
+from ..data.encode import rate_events
 
 
 class DCState(NamedTuple):
     v_exc: Tensor     # (B, n) membrane potentials, mV
     v_inh: Tensor
-    ref_exc: Tensor   # (B, n) refractory counters, ms
+    ref_exc: Tensor   # (B, n) refractory counters, ms (only their sign is used once <= 0)
     ref_inh: Tensor
-    in_b: Tensor      # (E,) last step's input spikes as events: sample index ...
-    in_i: Tensor      # (E,) ... and input index
+    ev: "StepEvents"  # last step's input spikes
     s_exc: Tensor     # (B, n)
     s_inh: Tensor     # (B, n)
-    x_in: Tensor      # (B, n_in) traces (set to 1 at a spike, decay with tau_trace)
+    x_in: Tensor      # (B, n_in) traces (set to 1 at a spike, decay with tau_trace; kept while learning)
     x_exc: Tensor     # (B, n)
+    exc_on: bool = True        # False: s_exc is known to be all zero
+    inh_on: bool = True        # False: s_inh is known to be all zero (no inhibition to compute)
+    ref_left: float = math.inf  # an upper bound of ref_exc (<= 0: no neuron is refractory)
 
 
 class DCParams(NamedTuple):
@@ -81,12 +85,58 @@ class DCLearning(NamedTuple):
     wmax: float = 1.0
 
 
+class StepEvents(NamedTuple):
+    """One step's input spikes as events, grouped twice for the two event-driven products:
+    by sample for the input current (``embedding_bag`` over ``i`` with bags ``off``) and by input
+    for the depression (bags of samples ``by_i`` at offsets ``u_off``, one per input ``u_i``)."""
+    b: Tensor         # (E,) sample of each event, sorted
+    i: Tensor         # (E,) input of each event
+    off: Tensor       # (B,) where each sample's events start
+    by_i: Tensor      # (E,) the events' samples, grouped by input
+    u_i: Tensor       # (U,) the distinct inputs that spiked
+    u_off: Tensor     # (U,) where each input's group starts in by_i
+
+
+def step_events(b: Tensor, i: Tensor, batch: int) -> StepEvents:
+    """Group one step's events ``(b[e], i[e])``, in any order."""
+    order = torch.sort(b * (int(i.max()) + 1 if len(i) else 1) + i).indices
+    b, i = b[order], i[order]
+    per_b = torch.bincount(b, minlength=batch)
+    u_i, per_i = torch.unique(i, return_counts=True)
+    by_i = b[torch.sort(i, stable=True).indices]
+    return StepEvents(b, i, per_b.cumsum(0) - per_b, by_i, u_i, per_i.cumsum(0) - per_i)
+
+
+def event_schedule(t: Tensor, b: Tensor, i: Tensor, T: int, batch: int, n_in: int) -> list[StepEvents]:
+    """The grouped events of every step at once, from events ``(t, b, i)`` sorted by (t, b, i)
+    (``encode.rate_events``): a few sorts for the whole presentation, views per step."""
+    per_tb = torch.bincount(t * batch + b, minlength=T * batch).view(T, batch)
+    off = per_tb.cumsum(1) - per_tb                                   # offsets within each step
+    ends = per_tb.sum(1).cumsum(0).tolist()
+    key = t * n_in + i
+    order = torch.sort(key.int() if T * n_in < 2 ** 31 else key, stable=True).indices   # by (t, i, b)
+    by_i, key = b.index_select(0, order), key.index_select(0, order)
+    u_key, per_u = torch.unique_consecutive(key, return_counts=True)
+    u_t, u_i = u_key // n_in, u_key % n_in
+    u_start = per_u.cumsum(0) - per_u
+    step_start = torch.tensor([0] + ends[:-1], device=t.device)
+    u_off = u_start - step_start.index_select(0, u_t)
+    u_ends = torch.bincount(u_t, minlength=T).cumsum(0).tolist()
+    out, e0, u0 = [], 0, 0
+    for step in range(T):
+        e1, u1 = ends[step], u_ends[step]
+        out.append(StepEvents(b[e0:e1], i[e0:e1], off[step], by_i[e0:e1], u_i[u0:u1], u_off[u0:u1]))
+        e0, u0 = e1, u1
+    return out
+
+
 def dc_init(batch: int, n_in: int, n: int, p: DCParams, *, device=None, dtype=torch.float32) -> DCState:
     z = lambda k: torch.zeros(batch, k, device=device, dtype=dtype)   # noqa: E731
     none = torch.zeros(0, dtype=torch.long, device=device)
+    ev = StepEvents(none, none, torch.zeros(batch, dtype=torch.long, device=device), none, none, none)
     return DCState(torch.full((batch, n), p.exc_rest, device=device, dtype=dtype),
                    torch.full((batch, n), p.inh_rest, device=device, dtype=dtype),
-                   z(n), z(n), none, none.clone(), z(n), z(n), z(n_in), z(n))
+                   z(n), z(n), ev, z(n), z(n), z(n_in), z(n))
 
 
 def inhibition_is_relay(p: DCParams) -> bool:
@@ -98,47 +148,66 @@ def inhibition_is_relay(p: DCParams) -> bool:
             and p.exc_refrac >= p.inh_refrac)
 
 
-def dc_step(in_b: Tensor, in_i: Tensor, state: DCState, w: Tensor, theta: Tensor, p: DCParams, *,
-            learn: DCLearning | None = None, generator: torch.Generator | None = None) -> DCState:
-    """One step of ``dt`` ms. This step's input spikes come as events: sample ``in_b[e]``,
-    input ``in_i[e]`` (event-driven: the input is a few percent active, so the input product and
-    the depression touch only the active inputs' weight rows). Updates ``w`` and ``theta`` in
-    place when ``learn`` is given (the network is learning)."""
+def dc_step(ev: StepEvents, state: DCState, w: Tensor, theta: Tensor, p: DCParams, *,
+            learn: DCLearning | None = None, generator: torch.Generator | None = None,
+            prio: Tensor | None = None) -> DCState:
+    """One step of ``dt`` ms. This step's input spikes come as events (``step_events``;
+    event-driven: the input is a few percent active, so the input product and the depression
+    touch only the active inputs' weight rows). Updates ``w`` and ``theta`` in
+    place when ``learn`` is given (the network is learning); the traces are kept only then.
+    ``prio`` (n,) in [1, 2): the random priorities of ``one_spike`` (drawn here when None).
+    Work that is known to be zero is skipped (no inhibition when no neuron fired last step, no
+    refractory mask when none is refractory); the results are those of the full equations."""
     dt = p.dt
-    d_tr = math.exp(-dt / p.tau_trace)
-    # synchronous inputs, from the spikes of the previous step: input -> exc, inh -> all other exc
-    s_inh = state.s_inh
-    i_exc = (s_inh - s_inh.sum(1, keepdim=True)).mul_(p.inh_to_exc)
-    i_exc.index_add_(0, state.in_b, w[state.in_i])                  # = s_in(t-1) @ w
-    x_in = state.x_in.mul_(d_tr).index_put_((in_b, in_i), torch.ones((), dtype=w.dtype, device=w.device))
-    # excitatory layer (DiehlAndCookNodes): decay, integrate unless refractory, fire, reset
     d_e = math.exp(-dt / p.exc_tau)
-    v = state.v_exc.mul_(d_e).add_(p.exc_rest * (1 - d_e))
-    v.add_(i_exc.masked_fill_(state.ref_exc > 0, 0.0))
-    ref = state.ref_exc.sub_(dt)
+    c_e = p.exc_rest * (1 - d_e)              # the leak toward rest, folded into the input current
+    # synchronous inputs, from the spikes of the previous step: input -> exc, inh -> all other exc
+    prev = state.ev
+    i_exc = F.embedding_bag(prev.i, w, prev.off, mode="sum").add_(c_e)     # = s_in(t-1) @ w + leak
+    if state.inh_on:
+        s_inh = state.s_inh
+        i_exc.add_(s_inh, alpha=p.inh_to_exc).sub_(s_inh.sum(1, keepdim=True), alpha=p.inh_to_exc)
+    one = torch.ones((), dtype=w.dtype, device=w.device)
+    x_in, x_exc = state.x_in, state.x_exc
+    if learn is not None:
+        d_tr = math.exp(-dt / p.tau_trace)
+        x_in.mul_(d_tr).index_put_((ev.b, ev.i), one)
+        x_exc.mul_(d_tr)
+    # excitatory layer (DiehlAndCookNodes): decay, integrate unless refractory, fire, reset
+    ref, ref_left = state.ref_exc, state.ref_left
+    if ref_left > 0:
+        i_exc.masked_fill_(ref > 0, c_e)
+        ref.sub_(dt)
+        ref_left -= dt
+    v = state.v_exc.mul_(d_e).add_(i_exc)
     if learn is not None and p.tau_theta != math.inf:
         theta.mul_(math.exp(-dt / p.tau_theta))
     crossed = v >= theta + p.exc_thresh
-    x_exc = state.x_exc.mul_(d_tr)
-    fired = bool(crossed.any())          # most steps have no excitatory spike: skip their work
-    if fired:
+    fired = bool(crossed.view(torch.uint8).max()) if crossed.numel() else False
+    if fired:                 # with few samples most steps have no excitatory spike: skip their work
         ref.masked_fill_(crossed, p.exc_refrac)
+        ref_left = p.exc_refrac
         v.masked_fill_(crossed, p.exc_reset)
-        s = crossed.to(v.dtype)
         if learn is not None:
-            theta.add_(s.sum(0), alpha=p.theta_plus)
+            theta.add_(crossed.sum(0), alpha=p.theta_plus)
         if p.one_spike:
             # one uniformly chosen crossing neuron per sample fires (a random priority per step,
             # shared by the samples: each sample's pick is still uniform among its crossings)
-            prio = torch.rand(s.shape[1], generator=generator, device=s.device, dtype=s.dtype).add_(1)
-            pick = (s * prio).argmax(1, keepdim=True)
-            s = torch.zeros_like(s).scatter_(1, pick, s.amax(1, keepdim=True))
-        x_exc.masked_fill_(s > 0, 1.0)
+            if prio is None:
+                prio = torch.rand(v.shape[1], generator=generator, device=v.device, dtype=v.dtype).add_(1)
+            top, pick = (crossed * prio).max(1)
+            post_b = top.nonzero().squeeze(1)
+            post_j = pick.index_select(0, post_b)
+        else:
+            post_b, post_j = crossed.nonzero(as_tuple=True)
+        s = torch.zeros_like(v).index_put_((post_b, post_j), one)
+        if learn is not None:
+            x_exc.index_put_((post_b, post_j), one)
     else:
         s = torch.zeros_like(v)
     # inhibitory layer (LIF), or its exact shortcut
     if inhibition_is_relay(p):
-        vi, ref_i, s_inh_new = state.v_inh, state.ref_inh, state.s_exc
+        vi, ref_i, s_inh_new, inh_on = state.v_inh, state.ref_inh, state.s_exc, state.exc_on
     else:
         d_i = math.exp(-dt / p.inh_tau)
         vi = state.v_inh.mul_(d_i).add_(p.inh_rest * (1 - d_i))
@@ -147,15 +216,15 @@ def dc_step(in_b: Tensor, in_i: Tensor, state: DCState, w: Tensor, theta: Tensor
         crossed_i = vi >= p.inh_thresh
         ref_i.masked_fill_(crossed_i, p.inh_refrac)
         vi.masked_fill_(crossed_i, p.inh_reset)
-        s_inh_new = crossed_i.to(vi.dtype)
+        s_inh_new, inh_on = crossed_i.to(vi.dtype), True
     if learn is not None:                                   # PostPre, summed over the batch
-        if learn.nu_pre:                                    # w[i] -= nu_pre x_exc[b] per input event
-            w.index_add_(0, in_i, x_exc[in_b], alpha=-learn.nu_pre)
+        if learn.nu_pre and len(ev.u_i):                    # w[i] -= nu_pre x_exc[b] per input event
+            dep = F.embedding_bag(ev.by_i, x_exc, ev.u_off, mode="sum")
+            w.index_add_(0, ev.u_i, dep.mul_(-learn.nu_pre))
         if learn.nu_post and fired:                         # w[:, j] += nu_post x_in[b] per exc spike
-            post_b, post_j = s.nonzero(as_tuple=True)
-            w.index_add_(1, post_j, x_in[post_b].T, alpha=learn.nu_post)
+            w.index_add_(1, post_j, x_in.index_select(0, post_b).T, alpha=learn.nu_post)
         w.clamp_(learn.wmin, learn.wmax)
-    return DCState(v, vi, ref, ref_i, in_b, in_i, s, s_inh_new, x_in, x_exc)
+    return DCState(v, vi, ref, ref_i, ev, s, s_inh_new, x_in, x_exc, fired, inh_on, ref_left)
 
 
 def normalize_columns(w: Tensor, norm: float) -> Tensor:
@@ -218,25 +287,18 @@ class DiehlCook(nn.Module):
         if len(flat) and (flat.min() < 0 or flat.max() > 1):
             raise ValueError("diehl_cook needs images in [0, 1]; convert uint8 with streams.as_float.")
         rate = scale_rates(flat, rate_scale, self.intensity, self.params.dt)   # spike probability per step
-        # only inputs with a non-zero rate can spike: draw for those (per sample, padded)
-        active = rate > 0
-        k_max = max(1, int(active.sum(1).max())) if len(flat) else 1
-        idx = active.to(torch.uint8).argsort(dim=1, descending=True, stable=True)[:, :k_max]   # (B, k)
-        p_c = rate.gather(1, idx)
+        # the whole presentation's input spikes as events sorted by step, and where each step's end
+        t_ev, b_ev, i_ev = rate_events(rate, self.time, generator=generator)
+        schedule = event_schedule(t_ev, b_ev, i_ev, self.time, len(flat), self.n_in)
         state = dc_init(len(flat), self.n_in, self.n_neurons, self.params, device=flat.device, dtype=flat.dtype)
         counts = torch.zeros(len(flat), self.n_neurons, device=flat.device, dtype=flat.dtype)
-        chunk = max(1, min(self.time, (1 << 24) // max(1, p_c.numel())))   # input spikes drawn in chunks
-        for t0 in range(0, self.time, chunk):
-            k = min(chunk, self.time - t0)
-            u = torch.rand((k, *p_c.shape), generator=generator, device=flat.device, dtype=flat.dtype)
-            spikes = u < p_c
-            for t in range(k):
-                b, slot = spikes[t].nonzero(as_tuple=True)
-                state = dc_step(b, idx[b, slot], state, self.w, self.theta, self.params, learn=learn,
-                                generator=generator)
+        prio = torch.rand(self.time, self.n_neurons, generator=generator, device=flat.device, dtype=flat.dtype).add_(1)
+        for t, ev in enumerate(schedule):
+            state = dc_step(ev, state, self.w, self.theta, self.params, learn=learn, prio=prio[t])
+            if state.exc_on:
                 counts += state.s_exc
-                if learn is not None and norm is not None and norm_every and (t0 + t + 1) % norm_every == 0:
-                    normalize_columns(self.w, norm)
+            if learn is not None and norm is not None and norm_every and (t + 1) % norm_every == 0:
+                normalize_columns(self.w, norm)
         if learn is not None and norm is not None:
             normalize_columns(self.w, norm)
         return counts
