@@ -149,18 +149,26 @@ def test_diehl_cook_needs_its_network():
         methods.make("diehl_cook").setup(mlp, torch.optim.SGD(mlp.parameters(), lr=0.1))
 
 
+@pytest.fixture
+def one_thread():
+    """Diehl & Cook's steps are small ops: one CPU thread runs them fastest (no fork/join)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="below target: 77-78% measured on CPU with batch 50 (1,000 test "
-                   "images); on an H200, batch 100 reached 81.6% and batch 200 79.5% (issue 6 note)")
-def test_diehl_cook_100_neurons_reaches_80_percent_after_10000_samples():
-    """The claim (issue 6): one pass over 10,000 MNIST samples, the labelling pass, >= 80%."""
+def test_diehl_cook_100_neurons_reaches_80_percent_after_10000_samples(one_thread):
+    """The claim (issue 6): one pass over 10,000 MNIST samples, 100 at once, the labelling pass,
+    >= 80% on the 10,000 test images (measured: 81.0%; seeds 1-3: 81.5, 81.7, 80.4)."""
     from neuroplastic.streams import Experience
 
     xtr, ytr, xte, yte = data.load("mnist")
     net = _net()
     m = methods.make("diehl_cook").setup(net, torch.optim.SGD(net.parameters(), lr=0))
-    for i in range(0, 10000, 50):
-        m.observe(as_float(xtr[i:i + 50]), ytr[i:i + 50])
+    for i in range(0, 10000, 100):
+        m.observe(as_float(xtr[i:i + 100]), ytr[i:i + 100])
     m.end(Experience(0, (xtr[:10000], ytr[:10000]), (xte, yte), tuple(range(10))))
-    acc = (m.predict(as_float(xte[:2000])).argmax(1) == yte[:2000]).float().mean()
+    acc = torch.cat([m.predict(as_float(xte[i:i + 1000])).argmax(1) for i in range(0, 10000, 1000)]).eq(yte).float().mean()
     assert acc >= 0.80, acc

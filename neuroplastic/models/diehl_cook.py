@@ -112,22 +112,17 @@ def event_schedule(t: Tensor, b: Tensor, i: Tensor, T: int, batch: int, n_in: in
     (``encode.rate_events``): a few sorts for the whole presentation, views per step."""
     per_tb = torch.bincount(t * batch + b, minlength=T * batch).view(T, batch)
     off = per_tb.cumsum(1) - per_tb                                   # offsets within each step
-    ends = per_tb.sum(1).cumsum(0).tolist()
+    per_t = per_tb.sum(1)
     key = t * n_in + i
     order = torch.sort(key.int() if T * n_in < 2 ** 31 else key, stable=True).indices   # by (t, i, b)
     by_i, key = b.index_select(0, order), key.index_select(0, order)
     u_key, per_u = torch.unique_consecutive(key, return_counts=True)
     u_t, u_i = u_key // n_in, u_key % n_in
-    u_start = per_u.cumsum(0) - per_u
-    step_start = torch.tensor([0] + ends[:-1], device=t.device)
-    u_off = u_start - step_start.index_select(0, u_t)
-    u_ends = torch.bincount(u_t, minlength=T).cumsum(0).tolist()
-    out, e0, u0 = [], 0, 0
-    for step in range(T):
-        e1, u1 = ends[step], u_ends[step]
-        out.append(StepEvents(b[e0:e1], i[e0:e1], off[step], by_i[e0:e1], u_i[u0:u1], u_off[u0:u1]))
-        e0, u0 = e1, u1
-    return out
+    step_start = per_t.cumsum(0) - per_t
+    u_off = (per_u.cumsum(0) - per_u).sub_(step_start.index_select(0, u_t))
+    sizes, u_sizes = per_t.tolist(), torch.bincount(u_t, minlength=T).tolist()
+    return [StepEvents(*parts) for parts in zip(b.split(sizes), i.split(sizes), off.unbind(0), by_i.split(sizes),
+                                                u_i.split(u_sizes), u_off.split(u_sizes))]
 
 
 def dc_init(batch: int, n_in: int, n: int, p: DCParams, *, device=None, dtype=torch.float32) -> DCState:
@@ -148,71 +143,91 @@ def inhibition_is_relay(p: DCParams) -> bool:
             and p.exc_refrac >= p.inh_refrac)
 
 
+class DCConsts(NamedTuple):
+    """A step's scalars as 0-d tensors of the state's dtype and device (an op with a Python
+    float converts it to a tensor every time: about 1.5 us per op on a CPU)."""
+    dt: Tensor
+    zero: Tensor
+    one: Tensor
+    d_e: Tensor       # decay of the excitatory potential per step
+    c_e: Tensor       # the leak toward rest per step
+    d_tr: Tensor      # decay of the traces
+    d_theta: Tensor   # decay of the adaptive thresholds
+    thresh: Tensor
+    neg_nu_pre: Tensor
+
+
+def dc_consts(p: DCParams, learn: DCLearning | None, like: Tensor) -> DCConsts:
+    d_e = math.exp(-p.dt / p.exc_tau)
+    values = (p.dt, 0.0, 1.0, d_e, p.exc_rest * (1 - d_e), math.exp(-p.dt / p.tau_trace),
+              math.exp(-p.dt / p.tau_theta), p.exc_thresh, -(learn.nu_pre if learn is not None else 0.0))
+    return DCConsts(*(torch.tensor(v, dtype=like.dtype, device=like.device) for v in values))
+
+
 def dc_step(ev: StepEvents, state: DCState, w: Tensor, theta: Tensor, p: DCParams, *,
             learn: DCLearning | None = None, generator: torch.Generator | None = None,
-            prio: Tensor | None = None) -> DCState:
+            prio: Tensor | None = None, k: DCConsts | None = None) -> DCState:
     """One step of ``dt`` ms. This step's input spikes come as events (``step_events``;
     event-driven: the input is a few percent active, so the input product and the depression
     touch only the active inputs' weight rows). Updates ``w`` and ``theta`` in
     place when ``learn`` is given (the network is learning); the traces are kept only then.
     ``prio`` (n,) in [1, 2): the random priorities of ``one_spike`` (drawn here when None).
     Work that is known to be zero is skipped (no inhibition when no neuron fired last step, no
-    refractory mask when none is refractory); the results are those of the full equations."""
-    dt = p.dt
-    d_e = math.exp(-dt / p.exc_tau)
-    c_e = p.exc_rest * (1 - d_e)              # the leak toward rest, folded into the input current
+    refractory mask when none is refractory); the results are those of the full equations.
+    ``k``: ``dc_consts(p, learn, w)``, made here when None."""
+    k = dc_consts(p, learn, w) if k is None else k
+    c_e = k.c_e                               # the leak toward rest, folded into the input current
     # synchronous inputs, from the spikes of the previous step: input -> exc, inh -> all other exc
     prev = state.ev
     i_exc = F.embedding_bag(prev.i, w, prev.off, mode="sum").add_(c_e)     # = s_in(t-1) @ w + leak
     if state.inh_on:
         s_inh = state.s_inh
         i_exc.add_(s_inh, alpha=p.inh_to_exc).sub_(s_inh.sum(1, keepdim=True), alpha=p.inh_to_exc)
-    one = torch.ones((), dtype=w.dtype, device=w.device)
+    one = k.one
     x_in, x_exc = state.x_in, state.x_exc
     if learn is not None:
-        d_tr = math.exp(-dt / p.tau_trace)
-        x_in.mul_(d_tr).index_put_((ev.b, ev.i), one)
-        x_exc.mul_(d_tr)
+        x_in.mul_(k.d_tr).index_put_((ev.b, ev.i), one)
+        x_exc.mul_(k.d_tr)
     # excitatory layer (DiehlAndCookNodes): decay, integrate unless refractory, fire, reset
     ref, ref_left = state.ref_exc, state.ref_left
     if ref_left > 0:
-        i_exc.masked_fill_(ref > 0, c_e)
-        ref.sub_(dt)
-        ref_left -= dt
-    v = state.v_exc.mul_(d_e).add_(i_exc)
+        i_exc.masked_fill_(ref > k.zero, c_e)
+        ref.sub_(k.dt)
+        ref_left -= p.dt
+    v = state.v_exc.mul_(k.d_e).add_(i_exc)
     if learn is not None and p.tau_theta != math.inf:
-        theta.mul_(math.exp(-dt / p.tau_theta))
-    crossed = v >= theta + p.exc_thresh
+        theta.mul_(k.d_theta)
+    crossed = v >= theta + k.thresh
     fired = bool(crossed.view(torch.uint8).max()) if crossed.numel() else False
     if fired:                 # with few samples most steps have no excitatory spike: skip their work
         ref.masked_fill_(crossed, p.exc_refrac)
         ref_left = p.exc_refrac
         v.masked_fill_(crossed, p.exc_reset)
         if learn is not None:
-            theta.add_(crossed.sum(0), alpha=p.theta_plus)
+            theta.add_(crossed.sum(0, dtype=theta.dtype), alpha=p.theta_plus)
         if p.one_spike:
             # one uniformly chosen crossing neuron per sample fires (a random priority per step,
             # shared by the samples: each sample's pick is still uniform among its crossings)
             if prio is None:
                 prio = torch.rand(v.shape[1], generator=generator, device=v.device, dtype=v.dtype).add_(1)
-            top, pick = (crossed * prio).max(1)
+            top, pick = torch.where(crossed, prio, k.zero).max(1)
             post_b = top.nonzero().squeeze(1)
             post_j = pick.index_select(0, post_b)
         else:
             post_b, post_j = crossed.nonzero(as_tuple=True)
         s = torch.zeros_like(v).index_put_((post_b, post_j), one)
         if learn is not None:
-            x_exc.index_put_((post_b, post_j), one)
+            torch.maximum(x_exc, s, out=x_exc)             # the trace is set to 1 at a spike
     else:
         s = torch.zeros_like(v)
     # inhibitory layer (LIF), or its exact shortcut
     if inhibition_is_relay(p):
         vi, ref_i, s_inh_new, inh_on = state.v_inh, state.ref_inh, state.s_exc, state.exc_on
     else:
-        d_i = math.exp(-dt / p.inh_tau)
+        d_i = math.exp(-p.dt / p.inh_tau)
         vi = state.v_inh.mul_(d_i).add_(p.inh_rest * (1 - d_i))
         vi.addcmul_((state.ref_inh <= 0).to(vi.dtype), state.s_exc, value=p.exc_to_inh)
-        ref_i = state.ref_inh.sub_(dt)
+        ref_i = state.ref_inh.sub_(p.dt)
         crossed_i = vi >= p.inh_thresh
         ref_i.masked_fill_(crossed_i, p.inh_refrac)
         vi.masked_fill_(crossed_i, p.inh_reset)
@@ -220,7 +235,7 @@ def dc_step(ev: StepEvents, state: DCState, w: Tensor, theta: Tensor, p: DCParam
     if learn is not None:                                   # PostPre, summed over the batch
         if learn.nu_pre and len(ev.u_i):                    # w[i] -= nu_pre x_exc[b] per input event
             dep = F.embedding_bag(ev.by_i, x_exc, ev.u_off, mode="sum")
-            w.index_add_(0, ev.u_i, dep.mul_(-learn.nu_pre))
+            w.index_add_(0, ev.u_i, dep.mul_(k.neg_nu_pre))
         if learn.nu_post and fired:                         # w[:, j] += nu_post x_in[b] per exc spike
             w.index_add_(1, post_j, x_in.index_select(0, post_b).T, alpha=learn.nu_post)
         w.clamp_(learn.wmin, learn.wmax)
@@ -293,8 +308,9 @@ class DiehlCook(nn.Module):
         state = dc_init(len(flat), self.n_in, self.n_neurons, self.params, device=flat.device, dtype=flat.dtype)
         counts = torch.zeros(len(flat), self.n_neurons, device=flat.device, dtype=flat.dtype)
         prio = torch.rand(self.time, self.n_neurons, generator=generator, device=flat.device, dtype=flat.dtype).add_(1)
+        k = dc_consts(self.params, learn, flat)
         for t, ev in enumerate(schedule):
-            state = dc_step(ev, state, self.w, self.theta, self.params, learn=learn, prio=prio[t])
+            state = dc_step(ev, state, self.w, self.theta, self.params, learn=learn, prio=prio[t], k=k)
             if state.exc_on:
                 counts += state.s_exc
             if learn is not None and norm is not None and norm_every and (t + 1) % norm_every == 0:
