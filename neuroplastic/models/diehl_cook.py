@@ -27,6 +27,14 @@ default, reset the state between samples and present once (``min_spikes`` turns 
 repetition on). Batching is ours: B samples share the weights and thresholds, and each step's
 updates are summed over the batch (BindsNET's batched reduction).
 
+Speed (the simulation is many small steps): a presentation's Poisson input is drawn at once as
+events (``encode.rate_events``: geometric inter-spike gaps, work in proportion to the spikes)
+and grouped per step (``event_schedule``) by sample for the input current and by input for
+the depression, both ``embedding_bag`` sums over the active weight rows only; a step skips what
+is known to be zero (inhibition after a silent step, the refractory mask when no neuron is
+refractory, the traces when not learning) and passes its scalars as 0-d tensors. On a CPU
+these ops are too small to share out: one thread is fastest.
+
 Pure functions: ``dc_init`` / ``dc_step`` on a ``DCState`` NamedTuple; ``DiehlCook`` is the thin
 module holding the weights, thresholds and class responses as buffers.
 """

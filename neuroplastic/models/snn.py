@@ -30,11 +30,12 @@ from ._heads import Head
 _PAD = 64
 
 
-def rate_code_active(x: Tensor, T: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+def rate_code_active(x: Tensor, T: int, dtype: torch.dtype = torch.uint8) -> tuple[Tensor, Tensor]:
     """Bernoulli rate code of ``x`` (B, D) in [0, 1] over T steps, event-driven: only the input
     columns that are non-zero somewhere in the batch are kept (a zero pixel never spikes; on MNIST
     about two thirds of the 784 columns per batch of 128) and random numbers are drawn only for the
     non-zero entries (about a fifth of MNIST's pixels). Returns the spikes (T * B, A) in ``dtype``
+    (uint8 by default: a quarter of float32's memory; the spiking layer converts them in blocks)
     and the A kept column indices (A rounded up to a multiple of 64 with silent columns, so that the
     matrix-product kernels see few distinct shapes). Same distribution as ``rand(T, B, D) < x``,
     other draws."""
@@ -49,6 +50,43 @@ def rate_code_active(x: Tensor, T: int, dtype: torch.dtype) -> tuple[Tensor, Ten
     z = torch.zeros(T, flat.numel(), dtype=dtype, device=x.device)
     z.index_copy_(1, nz, (torch.rand(T, nz.numel(), device=x.device, dtype=x.dtype) < flat[nz]).to(dtype))
     return z.view(T * x.shape[0], cols.numel()), cols
+
+
+_BLOCKS = 8
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    step = -(-n // _BLOCKS)
+    return [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+
+
+def spike_product(s: Tensor, m: Tensor, out_dtype: torch.dtype) -> Tensor:
+    """s @ m for spikes ``s`` (N, A): float spikes in one product; uint8 spikes block by block of
+    rows, each block converted to m's dtype (the float copy of s never exists whole), written into
+    an ``out_dtype`` result."""
+    if s.dtype.is_floating_point:
+        return (s @ m).to(out_dtype)
+    out = torch.empty(s.shape[0], m.shape[1], dtype=out_dtype, device=m.device)
+    for lo, hi in _blocks(s.shape[0]):
+        if out_dtype == m.dtype:
+            torch.mm(s[lo:hi].to(m.dtype), m, out=out[lo:hi])
+        else:
+            out[lo:hi] = s[lo:hi].to(m.dtype) @ m
+    return out
+
+
+def spike_grad_product(g: Tensor, s: Tensor, dtype: torch.dtype) -> Tensor:
+    """g^T @ s (the weight gradient) for currents' gradient ``g`` (N, K) and spikes ``s`` (N, A),
+    block by block of rows in ``dtype`` (the products' precision), summed in g's dtype."""
+    if s.dtype.is_floating_point and dtype == g.dtype:
+        return g.T @ s.to(dtype)
+    acc = torch.zeros(g.shape[1], s.shape[1], dtype=g.dtype, device=g.device)
+    for lo, hi in _blocks(s.shape[0]):
+        if dtype == g.dtype:
+            acc.addmm_(g[lo:hi].T, s[lo:hi].to(dtype))
+        else:
+            acc.add_(g[lo:hi].to(dtype).T @ s[lo:hi].to(dtype))
+    return acc
 
 
 class _SpikingLayer(torch.autograd.Function):
@@ -66,15 +104,18 @@ class _SpikingLayer(torch.autograd.Function):
     def forward(ctx, s, w, b, cols, bf16, T, c, counts):
         wa = w if cols is None else w.index_select(1, cols)
         if bf16:
-            s, wa = s.to(torch.bfloat16), wa.to(torch.bfloat16)
-        cur = (s @ wa.T).to(w.dtype)
+            wa = wa.to(torch.bfloat16)
+            if s.dtype.is_floating_point:
+                s = s.to(torch.bfloat16)
+        cur = spike_product(s, wa.T, w.dtype)
         if b is not None:
             cur.add_(b)
         vs = cur.view(T, -1, w.shape[0])
         zs, _ = lif_forward_(vs, torch.zeros_like(vs[0]), c, counts)
-        ctx.save_for_backward(s, wa, cols)
+        # the weights are needed again only for the input's gradient (not the first layer's)
+        ctx.save_for_backward(s, wa if ctx.needs_input_grad[0] else None, cols)
         ctx.vs = vs                          # an intermediate: dropped from ctx in the backward
-        ctx.c, ctx.w_shape, ctx.dtype = c, w.shape, w.dtype
+        ctx.c, ctx.w_shape, ctx.dtype, ctx.bf16 = c, w.shape, w.dtype, bf16
         return zs
 
     @staticmethod
@@ -88,14 +129,14 @@ class _SpikingLayer(torch.autograd.Function):
             gz = gz.expand_as(vs)
         g = lif_backward_(vs, gz, None, ctx.c)[0].view(-1, ctx.w_shape[0])   # dL/d current
         gb = g.sum(0) if ctx.needs_input_grad[2] else None
-        gc = g.to(wa.dtype)
-        del g, vs                           # with bf16 products the fp32 buffer goes before them
-        gs = (gc @ wa).to(ctx.dtype) if ctx.needs_input_grad[0] else None
-        gwa = (gc.T @ s).to(ctx.dtype)
+        del vs
+        gs = spike_product(g.to(wa.dtype), wa, ctx.dtype) if ctx.needs_input_grad[0] else None
+        gwa = spike_grad_product(g, s, torch.bfloat16 if ctx.bf16 else ctx.dtype)
+        del g
         if cols is None:
             gw = gwa
         else:
-            gw = torch.zeros(ctx.w_shape, dtype=ctx.dtype, device=gc.device).index_copy_(1, cols, gwa)
+            gw = torch.zeros(ctx.w_shape, dtype=ctx.dtype, device=gwa.device).index_copy_(1, cols, gwa)
         return gs, gw, gb, None, None, None, None, None
 
 
@@ -121,7 +162,7 @@ class SpikingMLP(nn.Module):
     def _run(self, x: Tensor, counts: bool) -> list[Tensor]:
         x = x.flatten(1)
         bf16 = self.precision == "bf16"      # spikes are binary: exact in bf16, 2x faster products
-        flat, cols = rate_code_active(x, self.T, torch.bfloat16 if bf16 else x.dtype)
+        flat, cols = rate_code_active(x, self.T)
         B, out, c = x.shape[0], [], lif_config(self.params_lif)
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
