@@ -13,9 +13,9 @@ from ._rule import Rule, batch_scale, common_hyper
 
 def oja(w: Tensor, pre: Tensor, post: Tensor, *, reduction: str = "mean") -> Tensor:
     scale = batch_scale(reduction, len(pre))
-    decay = (post * post).sum(0)[:, None] * w
-    # one GEMM with the decay folded into its epilogue: scale * (post^T pre - decay)
-    return torch.addmm(decay, post.T, pre, beta=-scale, alpha=scale)
+    # scale * (post^T pre - diag(sum_b post^2) w): the decay term written once, the GEMM adds into it
+    decay = torch.linalg.vecdot(post, post, dim=0).mul_(-scale)
+    return torch.mul(w, decay[:, None]).addmm_(post.T, pre, alpha=scale)
 
 
 class Oja(Rule):
