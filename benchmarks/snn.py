@@ -5,7 +5,10 @@
 Protocol (issue 6): LIF MLP 784-1000-10, T = 25, batch 128, rate-coded MNIST (real images from the
 cache), tau such that v <- v/2 + x/2 per step, threshold 1, subtractive reset, fast-sigmoid surrogate
 (slope 5), spike-count read-out, cross-entropy, Adam; forward + BPTT backward + step per batch, and
-forward only. Prints one JSON line with the median ms per batch.
+forward only. Prints one JSON line with the median ms per batch. ``SNN_ACCURACY=N``: instead, N
+training steps on shuffled MNIST (the same order for every implementation; the same initial
+weights where the layers are created in the same order), then the accuracy on the 10,000 test
+images (rate-coded, T = 25).
 """
 import json
 import os
@@ -150,6 +153,28 @@ def rss_anon_mb():
 
 
 anon = {"before": 0.0, "peak": 0.0}
+if os.environ.get("SNN_ACCURACY"):  # accuracy pass: SNN_ACCURACY training steps over shuffled MNIST, then the test set
+    steps = int(os.environ["SNN_ACCURACY"])
+    with np.load(cache) as z:
+        xtr = torch.from_numpy(z["x_train"].reshape(-1, 784)).float().div_(255)
+        ytr = torch.from_numpy(z["y_train"].astype(np.int64))
+        xte = torch.from_numpy(z["x_test"].reshape(-1, 784)).float().div_(255)
+        yte = torch.from_numpy(z["y_test"].astype(np.int64))
+    order = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(0))
+    t0 = time.perf_counter()
+    for k in range(steps):
+        idx = order[(k * B) % len(order):][:B]
+        x, y = xtr[idx].to(device), ytr[idx].to(device)
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(forward(x), y).backward()
+        opt.step()
+    t_train = time.perf_counter() - t0
+    with torch.no_grad():
+        correct = sum(int((forward(xte[i:i + 1000].to(device)).argmax(1).cpu() == yte[i:i + 1000]).sum())
+                      for i in range(0, len(yte), 1000))
+    print(json.dumps({"impl": impl, "device": str(device), "steps": steps, "batch": B, "test_accuracy": correct / len(yte),
+                      "train_s": t_train, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    raise SystemExit(0)
 if os.environ.get("SNN_MEMORY"):     # memory pass (snn.sh runs it with MALLOC_MMAP_THRESHOLD_): 5 steps
     import threading                  # sample the anonymous (data) RSS; ru_maxrss also counts code pages
     anon["before"] = anon["peak"] = rss_anon_mb()

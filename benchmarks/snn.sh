@@ -8,6 +8,8 @@
 # RSS over the set-up tracks the live memory of a training step, not the allocator's free lists;
 # it reports the growth of the process peak RSS (ru_maxrss: data and code pages) and the sampled
 # peak growth of the anonymous RSS (data only: tensors, allocator, thread stacks).
+# ACCURACY_STEPS=469 adds an accuracy pass: that many training steps (469 = one epoch), the same
+# batches for every implementation, then the accuracy on the 10,000 test images.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-2}
@@ -26,9 +28,17 @@ for r in $(seq "$ROUNDS"); do
   for impl in neuroplastic neuroplastic_bf16 plain; do bench ../.venv/bin/python $impl; done
   for impl in snntorch spikingjelly norse; do bench $AVL $impl; done
 done
+if [ "${ACCURACY_STEPS:-0}" -gt 0 ]; then   # the same number of training steps, then the test accuracy
+  for impl in neuroplastic neuroplastic_bf16 plain; do
+    SNN_ACCURACY=$ACCURACY_STEPS ../.venv/bin/python snn.py $impl "$CACHE" 2>/dev/null | tail -1 >> "$OUT"; done
+  for impl in snntorch spikingjelly norse; do
+    SNN_ACCURACY=$ACCURACY_STEPS $AVL snn.py $impl "$CACHE" 2>/dev/null | tail -1 >> "$OUT"; done
+fi
 ../.venv/bin/python - "$OUT" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+acc = {r["impl"]: r["test_accuracy"] for r in rows if "test_accuracy" in r}
+rows = [r for r in rows if "test_accuracy" not in r]
 by = {}
 for r in rows:
     by.setdefault(r["impl"], []).append(r)
@@ -44,4 +54,6 @@ for k in [k for k in med if k.startswith("neuroplastic")]:
           f"forward {min(med[o]['forward_ms'] for o in others) / med[k]['forward_ms']:.2f}x, "
           f"peak RSS growth {med[k]['peak_mb']:.1f} MB vs {min(med[o]['peak_mb'] for o in others):.1f} MB, "
           f"peak data (anonymous RSS) growth {med[k]['peak_anon_mb']:.1f} MB vs {min(med[o]['peak_anon_mb'] for o in others):.1f} MB (least of the others)")
+if acc:
+    print("test accuracy after the same training steps: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items()))
 PY
