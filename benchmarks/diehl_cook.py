@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (BindsNET's figure is one thread)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a diehl_cook method setting, e.g. --set min_spikes=5 (repeatable)")
+    ap.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
+                    help="a DiehlCook model setting, e.g. --model batch_time=false (repeatable)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -38,7 +40,8 @@ def main():
     xtr, ytr, xte, yte = data.load("mnist")
     xtr, ytr = xtr[: args.train].to(dev), ytr[: args.train].to(dev)
     torch.manual_seed(args.seed)
-    net = DiehlCook(in_shape=(1, 28, 28), n_classes=10, seed=args.seed).to(dev)
+    model_kw = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.model)}
+    net = DiehlCook(in_shape=(1, 28, 28), n_classes=10, seed=args.seed, **model_kw).to(dev)
     kw = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     m = methods.make("diehl_cook", seed=args.seed, **kw).setup(net, torch.optim.SGD(net.parameters(), lr=0))
     sync()
@@ -63,7 +66,7 @@ def main():
                       "train_samples_per_s": sps, "label_samples_per_s": args.train / t_label,
                       "test_samples_per_s": args.test / t_test, "test_images": args.test,
                       "accuracy": correct / args.test, "speedup_vs_bindsnet_8.7": sps / BINDSNET_SAMPLES_PER_S,
-                      "settings": kw, "threads": torch.get_num_threads(), "load_avg": os.getloadavg()[0]}))
+                      "settings": kw, "model": model_kw, "threads": torch.get_num_threads(), "load_avg": os.getloadavg()[0]}))
 
 
 if __name__ == "__main__":

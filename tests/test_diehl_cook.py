@@ -1,4 +1,6 @@
 """Diehl & Cook (2015): the batched STDP network, its exact shortcuts, and its claim."""
+import math
+
 import pytest
 import torch
 
@@ -110,6 +112,27 @@ def test_event_driven_steps_with_their_shortcuts_equal_the_dense_equations_over_
         fired += bool(st.s_exc.any())
         refractory_gap += st.ref_left <= 0
     assert 10 < fired < 70 and refractory_gap > 0, (fired, refractory_gap)   # both paths ran
+
+
+def test_a_batch_decays_the_thresholds_like_its_samples_shown_one_after_another():
+    """batch_time: B samples shown at once stand for B presentations in sequence, so the adaptive
+    thresholds decay B presentations' worth (blank images: no spike, decay only)."""
+    x = torch.zeros(4, 1, 28, 28, dtype=torch.float64)
+    thetas = []
+    for batched in (True, False):
+        net = _net(time=50, batch_time=batched).double()
+        net.params = net.params._replace(tau_theta=1e3)
+        net.theta.fill_(1.0)
+        net.simulate(x, learn=dc.DCLearning())
+        thetas.append(net.theta.clone())
+    seq = _net(time=50).double()
+    seq.params = seq.params._replace(tau_theta=1e3)
+    seq.theta.fill_(1.0)
+    for i in range(4):
+        seq.simulate(x[i:i + 1], learn=dc.DCLearning())
+    torch.testing.assert_close(thetas[0], seq.theta)
+    torch.testing.assert_close(thetas[0], torch.full((100,), math.exp(-200 / 1e3), dtype=torch.float64))
+    torch.testing.assert_close(thetas[1], torch.full((100,), math.exp(-50 / 1e3), dtype=torch.float64))
 
 
 def test_one_spike_lets_one_crossing_neuron_per_sample_through():
