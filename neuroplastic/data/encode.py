@@ -74,11 +74,11 @@ def rate_events(p: Tensor, T: int, *, generator: torch.Generator | None = None,
             todo = todo[pos[todo] < T]                   # trains not yet past T: draw more
     t = torch.cat(ts) if ts else torch.zeros(0, dtype=torch.long, device=p.device)
     owner = torch.cat(owners) if owners else t.clone()
-    # sort by (t, owner): owners are in (row, column) order already
+    # sort by (t, owner): owners index nz, which is row-major, so this is (t, b, i); keys are unique
     key = t * max(1, len(q)) + owner
     if T * max(1, len(q)) < 2 ** 31:
         key = key.int()                                  # sorts faster
-    order = torch.sort(key, stable=True).indices
+    order = torch.sort(key).indices
     owner = nz.index_select(0, owner.index_select(0, order))
     return t.index_select(0, order), owner // p.shape[1], owner % p.shape[1]
 

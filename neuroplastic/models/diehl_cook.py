@@ -318,7 +318,7 @@ class DiehlCook(nn.Module):
         if len(flat) and (flat.min() < 0 or flat.max() > 1):
             raise ValueError("diehl_cook needs images in [0, 1]; convert uint8 with streams.as_float.")
         rate = scale_rates(flat, rate_scale, self.intensity, self.params.dt)   # spike probability per step
-        # the whole presentation's input spikes as events sorted by step, and where each step's end
+        # the whole presentation's input spikes as events, grouped per step
         t_ev, b_ev, i_ev = rate_events(rate, self.time, generator=generator)
         schedule = event_schedule(t_ev, b_ev, i_ev, self.time, len(flat), self.n_in)
         state = dc_init(len(flat), self.n_in, self.n_neurons, self.params, device=flat.device, dtype=flat.dtype)
