@@ -21,6 +21,11 @@ from neuroplastic.streams import Experience, as_float
 BINDSNET_SAMPLES_PER_S = 8.7
 
 
+def settings(items):
+    """KEY=VALUE strings -> a dict, each value read as JSON (numbers, true/false)."""
+    return {k: json.loads(v) for k, v in (item.split("=", 1) for item in items)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
@@ -40,9 +45,9 @@ def main():
     xtr, ytr, xte, yte = data.load("mnist")
     xtr, ytr = xtr[: args.train].to(dev), ytr[: args.train].to(dev)
     torch.manual_seed(args.seed)
-    model_kw = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.model)}
+    model_kw = settings(args.model)
     net = DiehlCook(in_shape=(1, 28, 28), n_classes=10, seed=args.seed, **model_kw).to(dev)
-    kw = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    kw = settings(args.set)
     m = methods.make("diehl_cook", seed=args.seed, **kw).setup(net, torch.optim.SGD(net.parameters(), lr=0))
     sync()
     t0 = time.perf_counter()

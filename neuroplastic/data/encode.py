@@ -17,8 +17,6 @@
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -36,7 +34,7 @@ def rate(x: Tensor, T: int, *, generator: torch.Generator | None = None) -> Tens
 def rate_events(p: Tensor, T: int, *, generator: torch.Generator | None = None,
                 max_draws: int = 1 << 22) -> tuple[Tensor, Tensor, Tensor]:
     """Bernoulli spikes with probability ``p[b, i]`` in [0, 1] at each of T steps, as events
-    ``(t, b, i)`` sorted by step t (stably: within a step by b, then i). Same distribution as
+    ``(t, b, i)`` sorted by step t, within a step by b, then i. Same distribution as
     ``rate(p, T)``, different draws: each active input's spike train is drawn as geometric gaps
     ``floor(log V / log(1 - p)) + 1`` with V uniform in (0, 1] (P(gap > m) = (1 - p)^m), enough
     gaps at once to pass T for nearly every train and more for the rare train that does not;
