@@ -18,7 +18,7 @@ import os
 
 import torch
 
-from _timing import timeit, timeit_interleaved
+from _timing import faults_per_call, keep_freed_memory, timeit, timeit_interleaved
 
 from neuroplastic.rules import oja, soft_wta
 
@@ -32,7 +32,12 @@ def main():
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch", type=int, default=B)
+    ap.add_argument("--malloc", choices=["default", "keep"], default="default",
+                    help="keep: glibc keeps freed memory (no page faults from trimming; "
+                         "see _timing.keep_freed_memory)")
     args = ap.parse_args()
+    if args.malloc == "keep" and not keep_freed_memory():
+        raise SystemExit("--malloc keep needs glibc's mallopt; run with --malloc default")
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     dev, Bn = torch.device(args.device), args.batch
@@ -76,8 +81,9 @@ def main():
 
     # peak and the batched rules are timed in turn, round after round, so that bursts of other
     # processes on the shared cores hit them alike; the slow references are timed on their own
-    t = timeit_interleaved({"matmul peak": mm, "two matrix products": two_mm,
-                            "soft_wta": step_softwta, "oja": step_oja}, min_s=4.0)
+    batched = {"matmul peak": mm, "two matrix products": two_mm, "soft_wta": step_softwta, "oja": step_oja}
+    t = timeit_interleaved(batched, min_s=4.0)
+    faults = {k: faults_per_call(fn) for k, fn in batched.items()} if dev.type == "cpu" else {}
     t_peak = t["matmul peak"]
     peak = 2 * Bn * OUT * IN / t_peak / 1e9
     rows = [("matmul peak", t_peak, peak)]
@@ -94,7 +100,8 @@ def main():
     for name, t, gf in rows:
         print(json.dumps({"what": name, "ms_per_update": 1e3 * t, "gflops": gf,
                           "fraction_of_peak": gf / peak, "slowdown_vs_oja": t / t_oja,
-                          "threads": args.threads, "device": str(dev), "batch": Bn, "load_avg": load}))
+                          "threads": args.threads, "device": str(dev), "batch": Bn, "load_avg": load,
+                          "malloc": args.malloc, "page_faults_per_call": faults.get(name)}))
 
 
 if __name__ == "__main__":

@@ -202,12 +202,18 @@ def test_param_groups_have_their_own_rates():
 
 @pytest.mark.parametrize("anti_hebbian", [True, False])
 @pytest.mark.parametrize("normalize_delta", [True, False])
-def test_soft_wta_equals_the_literal_equations(anti_hebbian, normalize_delta):
-    # the batched form against SYSTEMS.md 2.2 as written (one winner per sample: argmax)
+@pytest.mark.parametrize("ties", [False, True])
+def test_soft_wta_equals_the_literal_equations(anti_hebbian, normalize_delta, ties):
+    # the batched form against SYSTEMS.md 2.2 as written (one winner per sample: argmax, the
+    # first maximum; with ties, two equal neurons that win most samples, or all-zero weights)
     from neuroplastic.rules import soft_wta
     g = torch.Generator().manual_seed(3)
     w, x = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(11, 5, generator=g, dtype=torch.float64)
+    if ties:
+        w[2] = w[5] = 3 * x.mean(0)
+        x[0] = 0
     u = x @ w.T
+    assert not ties or (u == u.amax(1, keepdim=True)).sum(1).max() > 1
     y = torch.softmax(u / 0.5, dim=1)
     if anti_hebbian:
         win = u.argmax(1)
