@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +235,20 @@ def test_model_defaults_only_apply_to_the_default_model():
     assert snn.model_kwargs == {"T": 4}
     mlp = build_cells(load_grid({**TINY, "model": {}}))[0]
     assert mlp.model == "mlp" and mlp.model_kwargs == {"widths": [400, 400]}
+
+
+SHIPPED_RECIPES = sorted(p.stem for p in (Path(neuroplastic.__file__).parent / "recipes").glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED_RECIPES)
+def test_every_shipped_recipe_validates(name):
+    # every stream, method, model and keyword of a shipped grid passes the checks a run makes
+    # before its first job; experiment recipes (their own runner) are read, not expanded
+    from neuroplastic.run.grid import read_toml
+
+    grid = read_toml(name)
+    if "experiment" in grid:
+        assert grid["experiment"] and "settings" in grid
+        return
+    cells = build_cells(load_grid(name, seeds=1))
+    assert cells and all(c.seed == 0 for c in cells)
