@@ -122,5 +122,6 @@ def main():
                           "threads": args.threads, "device": str(dev), "batch": Bn, "load_avg": load,
                           "malloc": args.malloc, "page_faults_per_call": faults.get(name)}))
 
+
 if __name__ == "__main__":
     main()
