@@ -1,7 +1,6 @@
 """Timing helper shared by the benchmark scripts (stdlib only: it runs in either venv)."""
 import ctypes
 import ctypes.util
-import resource
 import statistics
 import time
 
@@ -37,7 +36,12 @@ def timeit_interleaved(fns, min_s=3.0, min_rounds=7):
 
 def faults_per_call(fn, calls=20):
     """Mean minor page faults per call of ``fn`` (after one warm-up call): memory that the
-    allocator handed back to the OS and must fault in again, zeroed, on the next use."""
+    allocator handed back to the OS and must fault in again, zeroed, on the next use. None where
+    the platform has no ``resource`` module (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
     fn()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(calls):
