@@ -49,8 +49,9 @@ def _anti_hebbian(y: Tensor, post: Tensor) -> tuple[Tensor, Tensor | None]:
     On a CPU ``argmax`` is an unvectorised reduction (9x ``amax`` on a 256 x 2,000 batch), so the
     signs come from ``sign(post - max)``: 0 at a row's maximum, -1 elsewhere, and
     y + 2 y s flips every loser in one pass. That is exact when each row has a single maximum,
-    which one sum checks; rows with ties (e.g. all-zero weights) or NaN take ``argmax``'s
-    first maximum, as does CUDA, where ``argmax`` is fast and the check would wait on the device.
+    which one sum checks; a batch with a tied row (e.g. from all-zero weights) or a NaN takes
+    ``argmax``'s first maximum instead, as CUDA always does (there ``argmax`` is fast and the
+    check would wait on the device).
     """
     if post.device.type == "cpu" and post.numel() < 2**24:  # the count below is exact in float32
         s = (post - post.amax(1, keepdim=True)).sign_()
