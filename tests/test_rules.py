@@ -178,6 +178,20 @@ def test_conv_update_equals_the_sum_over_positions_of_linear_updates():
     assert torch.allclose(dw, expected.detach())
 
 
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv_rows_reproduce_the_layer_for_every_padding_mode(mode):
+    """The (patch, output) rows a rule sees are the layer's own: patches @ W^T + b = output, with
+    the border padded as the layer pads it (SoftHebb's convolutions pad by reflection)."""
+    from neuroplastic.rules._rule import as_rows, weight_matrix
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 3, (3, 5), padding=(1, 2), stride=(1, 2), padding_mode=mode).double()
+    x = torch.rand(2, 2, 6, 7, dtype=torch.float64)
+    pre, post = as_rows(conv, x, conv(x))
+    assert pre.shape == (post.shape[0], 2 * 3 * 5)
+    assert torch.allclose(pre @ weight_matrix(conv).T + conv.bias, post)
+
+
 def test_deltas_can_drive_a_torch_optimizer():
     layer = nn.Linear(4, 2)
     rule = RULES["oja"]([layer], lr=1.0)

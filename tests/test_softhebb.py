@@ -63,3 +63,97 @@ def test_hebbian_pca_learns_the_principal_subspace_of_digits(rule):
     xt, yt = exp.test
     acc = (m.predict(as_float(xt)).argmax(1) == yt).float().mean()
     assert acc > 0.85, acc
+
+
+def test_triangle_is_the_rectified_deviation_from_the_channel_mean():
+    from neuroplastic.models.softhebb_cnn import triangle
+
+    u = torch.tensor([1.0, 2.0, 6.0, 3.0]).reshape(1, 4, 1, 1)       # channel mean 3
+    assert torch.equal(triangle(u, 2.0).flatten(), torch.tensor([0.0, 0.0, 9.0, 0.0]))
+    assert torch.equal(triangle(u, 1.0).flatten(), torch.tensor([0.0, 0.0, 3.0, 0.0]))
+
+
+def test_softhebb_cnn_builds_the_official_blocks():
+    from torch import nn
+
+    from neuroplastic import models
+
+    net = models.make("softhebb_cnn", in_shape=(1, 28, 28), n_classes=10, channels=(8, 16), kernels=(5, 3),
+                      powers=(0.7, 1.4), pool="max")
+    convs = [m for m in net.body if isinstance(m, nn.Conv2d)]
+    assert [c.padding_mode for c in convs] == ["reflect", "reflect"] and all(c.bias is None for c in convs)
+    assert [m.affine for m in net.body if isinstance(m, nn.BatchNorm2d)] == [False, False]
+    x = torch.rand(4, 1, 28, 28)
+    assert net.features(x).shape == (4, 16 * 7 * 7) and net(x).shape == (4, 10)     # 28 -> 14 -> 7
+    with pytest.raises(ValueError, match="one entry per block"):
+        models.make("softhebb_cnn", in_shape=(1, 28, 28), n_classes=10, channels=(8,), kernels=(5, 3))
+    with pytest.raises(ValueError, match="odd kernel"):
+        models.make("softhebb_cnn", in_shape=(1, 28, 28), n_classes=10, kernels=(4,))
+
+
+def test_soft_wta_on_a_reflect_padded_conv_equals_demo_py_equations():
+    """SoftHebbConv2d of the official demo.py, written out independently (float64): competition
+    over channels at every position, anti-Hebbian losers, dW = sum y * x_patch - (sum y u) W,
+    divided by max |dW|, times the weight-norm-dependent rate."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    from neuroplastic.rules import RULES
+
+    g = torch.Generator().manual_seed(0)
+    conv = nn.Conv2d(3, 6, 5, padding=2, padding_mode="reflect", bias=False).double()
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(6, 3, 5, 5, generator=g, dtype=torch.float64))
+    x = torch.randn(4, 3, 9, 9, generator=g, dtype=torch.float64)
+    t_invert = 0.65
+    rule = RULES["soft_wta"]([conv], tau=1 / t_invert)
+    conv(x)
+    got = rule.deltas()[conv.weight]
+
+    w = conv.weight.detach()
+    xp = F.pad(x, (2, 2, 2, 2), mode="reflect")
+    u = F.conv2d(xp, w)                                                  # (B, OC, 9, 9)
+    y = torch.softmax(t_invert * u, dim=1)
+    winner = F.one_hot(u.argmax(1), 6).permute(0, 3, 1, 2).bool()
+    y = torch.where(winner, y, -y)
+    yx = torch.zeros_like(w)
+    for i in range(5):
+        for j in range(5):
+            yx[:, :, i, j] = torch.einsum("bkpq,bcpq->kc", y, xp[:, :, i:i + 9, j:j + 9])
+    dw = yx - (y * u).sum((0, 2, 3))[:, None, None, None] * w
+    dw = dw / dw.abs().max()
+    rate = ((w.flatten(1).norm(dim=1) - 1).abs() + 1e-10) ** 0.5
+    torch.testing.assert_close(got, dw * rate[:, None, None, None])
+
+
+def test_softhebb_trains_a_convolutional_network_without_gradients():
+    """Two softhebb_cnn blocks on the digits, per-layer hyper-parameters of the official presets,
+    Hebbian steps on chunks of 10 samples: the convolutions learn with no gradient, their rows move
+    from the initial radius toward unit norm, and the read-out classifies from them."""
+    from torch import nn
+
+    from neuroplastic import methods, models, streams
+    from neuroplastic.streams import as_float
+
+    stream = streams.make("split", dataset="digits", n_tasks=1, seed=0)
+    exp = stream[0]
+    torch.manual_seed(0)
+    net = models.make("softhebb_cnn", in_shape=(1, 8, 8), n_classes=10, channels=(16, 32), kernels=(3, 3),
+                      powers=(0.7, 1.4))
+    m = methods.make("softhebb", hebb_lr=[0.08, 0.005], tau=[1.0, 1 / 0.65], anti_hebbian=True, init_radius=25.0,
+                     normalize_input=False, hebbian_batch=10).setup(
+        net, torch.optim.Adam(net.head.parameters(), lr=1e-2))
+    assert [(gr["lr"], gr["tau"]) for gr in m.rule_.param_groups] == [(0.08, 1.0), (0.005, 1 / 0.65)]
+    convs = [c for c in net.body if isinstance(c, nn.Conv2d)]
+    before = [c.weight.detach().clone() for c in convs]
+    m.begin(exp)
+    for x, y in m.batches(exp, batch_size=64, epochs=3, generator=torch.Generator().manual_seed(0)):
+        m.observe(x, y)
+        assert all(c.weight.grad is None for c in convs)
+    assert all(not torch.equal(c.weight, b) for c, b in zip(convs, before))
+    assert float(convs[0].weight.flatten(1).norm(dim=1).max()) < 25.0
+    xt, yt = exp.test
+    acc = (m.predict(as_float(xt)).argmax(1) == yt).float().mean()
+    assert acc > 0.8, acc                                # chance: 0.1
+    with pytest.raises(ValueError, match="one value per hidden layer"):
+        methods.make("softhebb", hebb_lr=[0.1]).setup(net, torch.optim.Adam(net.head.parameters()))

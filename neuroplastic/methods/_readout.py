@@ -2,7 +2,8 @@
 whose linear read-out learns with cross-entropy on the detached features: softhebb, hebbian_pca.
 
 Subclasses set ``self.rule_`` in ``setup`` and define ``features(x)``; each observe() does one
-local-rule step on the hidden layers (while Hebbian learning is on) and one read-out step.
+local-rule step on the hidden layers (while Hebbian learning is on; one per ``hebbian_batch``
+samples of the batch if that is set) and one read-out step.
 """
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ STATS_MOMENTUM = 0.05   # running mean / variance of the read-out's input featur
 
 class LocalRuleReadout(Method):
     def __init__(self, *, standardize: bool, hebbian_experiences: int | None,
-                 hebbian_samples: int | None) -> None:
+                 hebbian_samples: int | None, hebbian_batch: int | None = None) -> None:
         super().__init__()
+        check(hebbian_batch is None or (isinstance(hebbian_batch, int) and hebbian_batch >= 1),
+              "hebbian_batch", hebbian_batch, "a positive integer or None (the training batch)")
+        self.hebbian_batch = hebbian_batch
         check(hebbian_experiences is None or (isinstance(hebbian_experiences, int) and hebbian_experiences >= 0),
               "hebbian_experiences", hebbian_experiences, "a non-negative integer or None (all)")
         check(hebbian_samples is None or (isinstance(hebbian_samples, int) and hebbian_samples >= 0),
@@ -68,10 +72,11 @@ class LocalRuleReadout(Method):
                    and (self.hebbian_samples is None or self.samples_ < self.hebbian_samples))
         self.samples_ += len(y)
         with torch.no_grad():
-            feats = self.features(x, update=hebbian)     # hooks record every hidden layer
-            if hebbian:
-                self.rule_.step()
-                feats = self.features(x)
+            if hebbian:          # local-rule steps on chunks of hebbian_batch samples (default: all)
+                for chunk in (x.split(self.hebbian_batch) if self.hebbian_batch else (x,)):
+                    self.features(chunk, update=True)      # hooks record every hidden layer
+                    self.rule_.step()
+            feats = self.features(x)
             self.rule_.zero_records()
             feats = self._standardized(feats, update=True)
         self.optimizer.zero_grad(set_to_none=True)

@@ -20,6 +20,16 @@ the model's ReLU). Reconstruction choices [I]: "r35" is read as the initial norm
 row (normal init scaled to norm 35); each input sample is scaled to unit L2 norm before the first
 layer (``normalize_input``); biases are zero and fixed; the read-out's input is standardised with
 running means and variances (``standardize``, like a BatchNorm without affine parameters).
+
+Convolutional SoftHebb: use the model ``softhebb_cnn`` (neuroplastic.models.softhebb_cnn: the
+official blocks BatchNorm -> reflect-padded conv -> triangle -> pooling) with the official conv
+preset, "softkrotov-c96-k5-p2-...-t1-lr0.08-lp0.5" [V]: ``anti_hebbian=True, tau=1.0,
+hebb_lr=0.08, init_radius=25.0, normalize_input=False, hebbian_batch=10``. ``hebb_lr``, ``tau``,
+``anti_hebbian`` and ``init_radius`` take one value per hidden layer for deeper presets (e.g.
+``tau=[1.0, 1 / 0.65]``, ``hebb_lr=[0.08, 0.005]``). ``hebbian_batch=10`` is demo.py's
+unsupervised batch size: the Hebbian steps run on chunks of 10 samples of each training batch,
+the read-out step on the whole batch. demo.py draws each conv weight from N(0, (25 / sqrt(fan_in))^2),
+rows of norm about 25; here every row is scaled to exactly ``init_radius``.
 """
 from __future__ import annotations
 
@@ -32,15 +42,20 @@ from ._readout import LocalRuleReadout
 
 
 class SoftHebb(LocalRuleReadout):
-    def __init__(self, *, hebb_lr: float = 0.045, tau: float = 1 / 12, anti_hebbian: bool = False,
-                 init_radius: float = 35.0, normalize_input: bool = True, readout: str = "softmax",
-                 readout_t: float = 5.0, standardize: bool = True, hebbian_experiences: int | None = None,
-                 hebbian_samples: int | None = None, seed: int = 0) -> None:
+    def __init__(self, *, hebb_lr: float | list[float] = 0.045, tau: float | list[float] = 1 / 12,
+                 anti_hebbian: bool | list[bool] = False, init_radius: float | list[float] = 35.0,
+                 normalize_input: bool = True, readout: str = "softmax", readout_t: float = 5.0,
+                 standardize: bool = True, hebbian_experiences: int | None = None,
+                 hebbian_samples: int | None = None, hebbian_batch: int | None = None, seed: int = 0) -> None:
         super().__init__(standardize=standardize, hebbian_experiences=hebbian_experiences,
-                         hebbian_samples=hebbian_samples)
-        check(is_number(hebb_lr) and hebb_lr > 0, "hebb_lr", hebb_lr, "a number > 0")
-        check(is_number(tau) and tau > 0, "tau", tau, "a number > 0 (softmax temperature)")
-        check(is_number(init_radius) and init_radius > 0, "init_radius", init_radius, "a number > 0")
+                         hebbian_samples=hebbian_samples, hebbian_batch=hebbian_batch)
+        positive = lambda v: is_number(v) and v > 0                         # noqa: E731
+        for name, value, ok, what in (("hebb_lr", hebb_lr, positive, "a number > 0"),
+                                      ("tau", tau, positive, "a number > 0 (softmax temperature)"),
+                                      ("init_radius", init_radius, positive, "a number > 0"),
+                                      ("anti_hebbian", anti_hebbian, lambda v: isinstance(v, bool), "True or False")):
+            check(all(map(ok, _per_layer(value))) and len(_per_layer(value)) > 0, name, value,
+                  f"{what}, or a list of them (one per hidden layer)")
         check(readout in ("softmax", "relu"), "readout", readout, "'softmax' or 'relu'")
         check(is_number(readout_t) and readout_t > 0, "readout_t", readout_t, "a number > 0")
         self.hebb_lr, self.tau, self.anti_hebbian, self.init_radius = hebb_lr, tau, anti_hebbian, init_radius
@@ -50,15 +65,19 @@ class SoftHebb(LocalRuleReadout):
     def setup(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> "SoftHebb":
         super().setup(model, optimizer)
         layers = self.hidden_layers(model, "softhebb")
+        hyper = {name: _for_layers(name, getattr(self, name), len(layers))
+                 for name in ("hebb_lr", "tau", "anti_hebbian", "init_radius")}
         g = torch.Generator().manual_seed(self.seed)
         with torch.no_grad():
-            for layer in layers:
+            for layer, radius in zip(layers, hyper["init_radius"]):
                 w = torch.randn(layer.weight.shape, generator=g)
-                w = w / w.reshape(len(w), -1).norm(dim=1).reshape(-1, *([1] * (w.dim() - 1))) * self.init_radius
+                w = w / w.reshape(len(w), -1).norm(dim=1).reshape(-1, *([1] * (w.dim() - 1))) * radius
                 layer.weight.copy_(w)
                 if layer.bias is not None:
                     layer.bias.zero_()
-        self.rule_ = SoftWTA(layers, lr=self.hebb_lr, tau=self.tau, anti_hebbian=self.anti_hebbian)
+        groups = [{"layers": [layer], "lr": lr, "tau": tau, "anti_hebbian": anti}
+                  for layer, lr, tau, anti in zip(layers, hyper["hebb_lr"], hyper["tau"], hyper["anti_hebbian"])]
+        self.rule_ = SoftWTA(groups)
         return self
 
     def _inputs(self, x):
@@ -68,7 +87,8 @@ class SoftHebb(LocalRuleReadout):
         return (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)).reshape(x.shape)
 
     def features(self, x, update=False):
-        """The body's forward with each ReLU replaced by the read-out activation (no grad)."""
+        """The body's forward with each ReLU directly in it (an MLP's hidden activations)
+        replaced by the read-out activation; other modules, e.g. softhebb_cnn's blocks, run as they are."""
         h = self._inputs(x)
         for m in self.model.body:
             if isinstance(m, nn.ReLU) and self.readout == "softmax":
@@ -76,3 +96,16 @@ class SoftHebb(LocalRuleReadout):
             else:
                 h = m(h)
         return h
+
+
+def _per_layer(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _for_layers(name: str, value, n_layers: int) -> list:
+    """One value per hidden layer: a scalar is shared; a list must have one entry per layer."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * n_layers
+    check(len(value) == n_layers, name, value, f"one value per hidden layer: this model has {n_layers}")
+    return list(value)
+

@@ -1,4 +1,5 @@
-"""Models for the harness: ``mlp`` and ``cnn``, single-head or multi-head (task-incremental).
+"""Models for the harness: ``mlp``, ``cnn``, ``snn_mlp``, ``diehl_cook`` and ``softhebb_cnn``,
+single-head or multi-head (task-incremental).
 
 Every model is ``model(x, task=None) -> logits`` over all classes of the stream and has
 ``features(x)`` (the input of the head) for plasticity figures.
@@ -12,8 +13,10 @@ from .cnn import CNN
 from .diehl_cook import DiehlCook
 from .mlp import MLP
 from .snn import SpikingMLP
+from .softhebb_cnn import SoftHebbCNN
 
-MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP, "diehl_cook": DiehlCook}
+MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP, "diehl_cook": DiehlCook,
+          "softhebb_cnn": SoftHebbCNN}
 
 
 def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) -> nn.Module:
@@ -22,4 +25,4 @@ def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) ->
     return cls(in_shape=tuple(in_shape), n_classes=n_classes, task_classes=task_classes, **kwargs)
 
 
-__all__ = ["CNN", "DiehlCook", "MLP", "MODELS", "SpikingMLP", "make"]
+__all__ = ["CNN", "DiehlCook", "MLP", "MODELS", "SoftHebbCNN", "SpikingMLP", "make"]

@@ -13,7 +13,8 @@ latest batch. Then
 
 A convolution is treated as a linear layer over its input patches: ``pre`` becomes the unfolded
 patches (N * L, C_in * k * k), ``post`` the matching outputs (N * L, C_out), the weight its
-(C_out, C_in * k * k) view; the update is folded back to the kernel's shape. Rules therefore only
+(C_out, C_in * k * k) view; the update is folded back to the kernel's shape. The border is padded
+as the layer pads it (zeros, reflect, replicate or circular). Rules therefore only
 see ``w`` (n_out, n_in), ``pre`` (B, n_in) and ``post`` (B, n_out).
 
 Batch reduction: every rule averages over the B rows of the batch (``reduction="mean"``, the
@@ -56,11 +57,14 @@ def as_rows(layer: nn.Module, pre: Tensor, post: Tensor) -> tuple[Tensor, Tensor
     """(pre, post) as (B, n_in), (B, n_out) rows; conv inputs become unfolded patches."""
     if isinstance(layer, nn.Linear):
         return pre.reshape(-1, pre.shape[-1]), post.reshape(-1, post.shape[-1])
-    if layer.padding_mode != "zeros" and any(layer.padding if isinstance(layer.padding, tuple) else [layer.padding]):
-        raise ValueError(f"{layer}: only zero padding is supported by the conv path of Rule.")
     if isinstance(layer.padding, str):
         raise ValueError(f"{layer}: give conv padding as numbers, not {layer.padding!r}.")
-    patches = F.unfold(pre, layer.kernel_size, dilation=layer.dilation, padding=layer.padding,
+    padding = layer.padding
+    if layer.padding_mode != "zeros":     # reflect / replicate / circular: pad as the layer does
+        ph, pw = layer.padding
+        pre = F.pad(pre, (pw, pw, ph, ph), mode=layer.padding_mode)
+        padding = 0
+    patches = F.unfold(pre, layer.kernel_size, dilation=layer.dilation, padding=padding,
                        stride=layer.stride)                                # (N, C*k*k, L)
     if layer.groups != 1:
         raise ValueError(f"{layer}: grouped convolutions are not supported by Rule.")
