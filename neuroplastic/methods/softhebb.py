@@ -5,11 +5,11 @@ Every hidden ``nn.Linear`` / ``nn.Conv2d`` of the model's body learns with the `
 (neuroplastic.rules.soft_wta) from its own input and linear output, recorded by forward hooks:
 no error signal ever reaches the hidden layers. The model's head (a linear read-out) learns with
 cross-entropy on the detached features, through the harness's optimizer. Each observe() does one
-Hebbian step on every hidden layer and one read-out step, so all layers learn at once from the
-layer below them (greedy and local). ``hebbian_experiences`` limits Hebbian learning to the first
-experiences of a stream and ``hebbian_samples`` to the first samples seen (afterwards only the
-read-out trains, on a fixed representation: the official protocol is one unsupervised epoch,
-then the classifier).
+Hebbian step on every hidden layer (one per ``hebbian_batch`` samples, if set) and one read-out
+step, so all layers learn at once from the layer below them (greedy and local).
+``hebbian_experiences`` limits Hebbian learning to the first experiences of a stream and
+``hebbian_samples`` to the first samples seen (afterwards only the read-out trains, on a fixed
+representation: the official protocol is one unsupervised epoch, then the classifier).
 
 Defaults follow the official repository's MNIST MLP preset (NeuromorphicComputing/SoftHebb
 presets.json, "2SoftMlpMNIST": "soft-c2000-t12-lr0.045-r35", activation "softmax_5") [V]:

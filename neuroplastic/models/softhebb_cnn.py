@@ -1,6 +1,7 @@
-"""The convolutional network of multilayer SoftHebb (Journe et al. 2023, "Hebbian deep learning
-without feedback", ICLR), in the form of the official NeuromorphicComputing/SoftHebb demo.py and
-presets.json [V]. Each block is
+"""Multilayer SoftHebb's conv net (Journe et al. 2023): the official blocks and a linear head.
+
+From "Hebbian deep learning without feedback" (ICLR 2023), in the form of the official
+NeuromorphicComputing/SoftHebb demo.py and presets.json [V]. Each block is
 
     BatchNorm2d (no affine parameters) -> Conv2d (reflect padding, no bias)
     -> triangle activation -> pooling (kernel 4, stride 2, padding 1)
