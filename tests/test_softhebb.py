@@ -71,6 +71,11 @@ def test_triangle_is_the_rectified_deviation_from_the_channel_mean():
     u = torch.tensor([1.0, 2.0, 6.0, 3.0]).reshape(1, 4, 1, 1)       # channel mean 3
     assert torch.equal(triangle(u, 2.0).flatten(), torch.tensor([0.0, 0.0, 9.0, 0.0]))
     assert torch.equal(triangle(u, 1.0).flatten(), torch.tensor([0.0, 0.0, 3.0, 0.0]))
+    v = torch.tensor([0.0, 0.0, 3.0, 1.0]).reshape(1, 4, 1, 1).requires_grad_()   # mean 1: d = (-1, -1, 2, 0)
+    triangle(v, 0.7).sum().backward()                   # backprop (finetune) through power < 1: no NaN at d <= 0
+    d_ = torch.tensor([-1.0, -1.0, 2.0, 0.0])
+    expected = 0.7 * d_.clamp_min(1e-30) ** -0.3 * (d_ > 0)                      # d out / d d
+    torch.testing.assert_close(v.grad.flatten(), expected - expected.mean())     # through the centring
 
 
 def test_softhebb_cnn_builds_the_official_blocks():

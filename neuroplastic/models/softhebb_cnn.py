@@ -24,8 +24,12 @@ from ._heads import Head
 
 
 def triangle(u: Tensor, power: float = 1.0) -> Tensor:
-    """SoftHebb's activation: relu(u - mean over channels) ** power."""
-    return (u - u.mean(dim=1, keepdim=True)).clamp_min(0).pow(power)
+    """SoftHebb's activation: relu(u - mean over channels) ** power. The gradient is 0 where the
+    deviation is <= 0 (a plain relu(d) ** power would give 0 * inf = NaN there for power < 1)."""
+    d = u - u.mean(dim=1, keepdim=True)
+    if power == 1:
+        return d.clamp_min(0)
+    return torch.where(d > 0, d.clamp_min(torch.finfo(d.dtype).tiny).pow(power), 0.0)
 
 
 class Triangle(nn.Module):
