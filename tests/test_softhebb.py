@@ -162,3 +162,12 @@ def test_softhebb_trains_a_convolutional_network_without_gradients():
     assert acc > 0.8, acc                                # chance: 0.1
     with pytest.raises(ValueError, match="one value per hidden layer"):
         methods.make("softhebb", hebb_lr=[0.1]).setup(net, torch.optim.Adam(net.head.parameters()))
+
+
+@pytest.mark.parametrize("bad", [{"hebb_lr": []}, {"tau": [1.0, -1.0]}, {"anti_hebbian": [True, 1]},
+                                 {"init_radius": "25"}, {"hebbian_batch": 0}])
+def test_softhebb_rejects_bad_per_layer_values(bad):
+    from neuroplastic import methods
+
+    with pytest.raises(ValueError, match=f"{next(iter(bad))}=.* is invalid"):
+        methods.make("softhebb", **bad)

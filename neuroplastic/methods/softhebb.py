@@ -54,7 +54,8 @@ class SoftHebb(LocalRuleReadout):
                                       ("tau", tau, positive, "a number > 0 (softmax temperature)"),
                                       ("init_radius", init_radius, positive, "a number > 0"),
                                       ("anti_hebbian", anti_hebbian, lambda v: isinstance(v, bool), "True or False")):
-            check(all(map(ok, _per_layer(value))) and len(_per_layer(value)) > 0, name, value,
+            values = _per_layer(value)
+            check(len(values) > 0 and all(map(ok, values)), name, value,
                   f"{what}, or a list of them (one per hidden layer)")
         check(readout in ("softmax", "relu"), "readout", readout, "'softmax' or 'relu'")
         check(is_number(readout_t) and readout_t > 0, "readout_t", readout_t, "a number > 0")
