@@ -28,13 +28,19 @@ def _short(value) -> str:
     return str(value)
 
 
+def _summary(obj, width: int = 105) -> str:
+    """The first paragraph of the docstring of obj's module on one line, cut at a word if long."""
+    doc = (sys.modules[obj.__module__].__doc__ or "").strip() if obj.__module__ in sys.modules else ""
+    text = " ".join(doc.split("\n\n")[0].split())
+    return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."
+
+
 def _cmd_streams_list(args: argparse.Namespace) -> int:
     from . import streams
     from ._registry import keyword_names
 
     for name, fn in streams.STREAMS.items():
-        summary = (fn.__module__ and sys.modules[fn.__module__].__doc__ or "").strip().splitlines()[0]
-        print(f"{name:14s} {summary}")
+        print(f"{name:14s} {_summary(fn)}")
         print(f"{'':14s} keywords: {', '.join(keyword_names(fn))}")
     return 0
 
@@ -173,8 +179,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "models": models.MODELS}[args.what]
     hidden = {"layers", "in_shape", "n_classes", "task_classes"}
     for name, obj in registry.items():
-        doc = (sys.modules[obj.__module__].__doc__ or "").strip().splitlines()[0]
-        print(f"{name:14s} {doc}")
+        print(f"{name:14s} {_summary(obj)}")
         print(f"{'':14s} keywords: {', '.join(k for k in keyword_names(obj) if k not in hidden) or '(none)'}")
     return 0
 
@@ -309,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished cells are stored; rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:      # e.g. `neuroplastic results results.db | head`: the reader left
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return 141
 
 
 if __name__ == "__main__":

@@ -36,3 +36,21 @@ def test_bad_input_exits_2_with_the_fix(capsys, argv, needle):
 def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "neuroplastic.cli", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and "neuroplastic" in r.stdout
+
+
+def test_list_gives_whole_summaries(capsys):
+    """Each entry's line is its module docstring's first paragraph, cut only at a word."""
+    assert main(["list", "rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    sanger = next(line for line in lines if line.startswith("sanger "))
+    assert "dw = <y x^T>" in sanger                 # the paragraph goes on past the first line break
+    assert all(len(line) <= 15 + 105 + 4 for line in lines if not line.startswith(" "))
+
+
+def test_closed_pipe_is_not_a_traceback():
+    """`neuroplastic list methods | head -1`: the reader leaves early; no BrokenPipeError trace."""
+    code = "import sys; from neuroplastic.cli import main; sys.exit(main(['list', 'methods']))"
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                              # the reader is gone before the first line
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141 and "Traceback" not in err, err
