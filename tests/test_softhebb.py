@@ -171,3 +171,29 @@ def test_softhebb_rejects_bad_per_layer_values(bad):
 
     with pytest.raises(ValueError, match=f"{next(iter(bad))}=.* is invalid"):
         methods.make("softhebb", **bad)
+
+
+def test_readout_after_waits_for_the_unsupervised_phase():
+    """``readout_after=N``: the hidden layers learn from the start, the read-out only once N
+    training samples have gone by (demo.py: one unsupervised epoch, then the classifier)."""
+    from neuroplastic import methods, models, streams
+
+    exp = streams.make("split", dataset="digits", n_tasks=1, seed=0)[0]
+    model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,))
+    m = methods.make("softhebb", hebbian_samples=96, readout_after=96).setup(
+        model, torch.optim.Adam(model.head.parameters(), lr=1e-2))
+    head = [p.detach().clone() for p in model.head.parameters()]
+    hidden = model.body[1].weight
+    m.begin(exp)
+    batches = m.batches(exp, batch_size=32, epochs=1, generator=torch.Generator().manual_seed(0))
+    for step, (x, y) in enumerate(batches):
+        before = hidden.detach().clone()
+        loss = m.observe(x, y)
+        assert torch.isfinite(loss)
+        learned_hidden = not torch.equal(hidden, before)
+        head_same = all(torch.equal(p, q) for p, q in zip(model.head.parameters(), head))
+        assert (learned_hidden, head_same) == ((True, True) if step < 3 else (False, False)), step
+        if step == 4:
+            break
+    with pytest.raises(ValueError, match="readout_after=-1 is invalid"):
+        methods.make("hebbian_pca", readout_after=-1)

@@ -3,7 +3,9 @@ whose linear read-out learns with cross-entropy on the detached features: softhe
 
 Subclasses set ``self.rule_`` in ``setup`` and define ``features(x)``; each observe() does one
 local-rule step on the hidden layers (while Hebbian learning is on; one per ``hebbian_batch``
-samples of the batch if that is set) and one read-out step.
+samples of the batch if that is set) and one read-out step (once ``readout_after`` training
+samples have been seen, if that is set: the official SoftHebb protocol trains the read-out only
+after the unsupervised epoch).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ STATS_MOMENTUM = 0.05   # running mean / variance of the read-out's input featur
 
 class LocalRuleReadout(Method):
     def __init__(self, *, standardize: bool, hebbian_experiences: int | None,
-                 hebbian_samples: int | None, hebbian_batch: int | None = None) -> None:
+                 hebbian_samples: int | None, hebbian_batch: int | None = None,
+                 readout_after: int | None = None) -> None:
         super().__init__()
         check(hebbian_batch is None or (isinstance(hebbian_batch, int) and hebbian_batch >= 1),
               "hebbian_batch", hebbian_batch, "a positive integer or None (the training batch)")
@@ -29,6 +32,9 @@ class LocalRuleReadout(Method):
               "hebbian_samples", hebbian_samples, "a non-negative integer or None (no limit)")
         self.standardize, self.hebbian_experiences = standardize, hebbian_experiences
         self.hebbian_samples = hebbian_samples
+        check(readout_after is None or (isinstance(readout_after, int) and readout_after >= 0),
+              "readout_after", readout_after, "a non-negative integer (training samples) or None (from the start)")
+        self.readout_after = readout_after
         self.samples_ = 0
         self.experiences_ = 0
         self.rule_ = None
@@ -70,6 +76,7 @@ class LocalRuleReadout(Method):
         self.model.train()
         hebbian = ((self.hebbian_experiences is None or self.experiences_ < self.hebbian_experiences)
                    and (self.hebbian_samples is None or self.samples_ < self.hebbian_samples))
+        readout = self.readout_after is None or self.samples_ >= self.readout_after
         self.samples_ += len(y)
         with torch.no_grad():
             if hebbian:          # local-rule steps on chunks of hebbian_batch samples (default: all)
@@ -79,6 +86,9 @@ class LocalRuleReadout(Method):
             feats = self.features(x)
             self.rule_.zero_records()
             feats = self._standardized(feats, update=True)
+        if not readout:          # the read-out waits; its loss is still reported
+            with torch.no_grad():
+                return F.cross_entropy(self.model.head(feats, self.task_), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(self.model.head(feats, self.task_), y)
         loss.backward()

@@ -26,9 +26,9 @@ RULES = {"sanger": Sanger, "subspace": Subspace}
 class HebbianPCA(LocalRuleReadout):
     def __init__(self, *, rule: str = "sanger", hebb_lr: float = 0.01, activation: str = "linear",
                  init_std: float = 0.01, standardize: bool = True, hebbian_experiences: int | None = None,
-                 hebbian_samples: int | None = None, seed: int = 0) -> None:
+                 hebbian_samples: int | None = None, readout_after: int | None = None, seed: int = 0) -> None:
         super().__init__(standardize=standardize, hebbian_experiences=hebbian_experiences,
-                         hebbian_samples=hebbian_samples)
+                         hebbian_samples=hebbian_samples, readout_after=readout_after)
         check(rule in RULES, "rule", rule, "'sanger' or 'subspace'")
         check(is_number(hebb_lr) and hebb_lr > 0, "hebb_lr", hebb_lr, "a number > 0")
         check(activation in ("linear", "relu"), "activation", activation, "'linear' or 'relu'")

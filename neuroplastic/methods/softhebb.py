@@ -9,7 +9,8 @@ Hebbian step on every hidden layer (one per ``hebbian_batch`` samples, if set) a
 step, so all layers learn at once from the layer below them (greedy and local).
 ``hebbian_experiences`` limits Hebbian learning to the first experiences of a stream and
 ``hebbian_samples`` to the first samples seen (afterwards only the read-out trains, on a fixed
-representation: the official protocol is one unsupervised epoch, then the classifier).
+representation). The official protocol is one unsupervised epoch, then the classifier:
+``hebbian_samples=60000, readout_after=60000`` on MNIST (the read-out waits for that many samples).
 
 Defaults follow the official repository's MNIST MLP preset (NeuromorphicComputing/SoftHebb
 presets.json, "2SoftMlpMNIST": "soft-c2000-t12-lr0.045-r35", activation "softmax_5") [V]:
@@ -46,9 +47,11 @@ class SoftHebb(LocalRuleReadout):
                  anti_hebbian: bool | list[bool] = False, init_radius: float | list[float] = 35.0,
                  normalize_input: bool = True, readout: str = "softmax", readout_t: float = 5.0,
                  standardize: bool = True, hebbian_experiences: int | None = None,
-                 hebbian_samples: int | None = None, hebbian_batch: int | None = None, seed: int = 0) -> None:
+                 hebbian_samples: int | None = None, hebbian_batch: int | None = None,
+                 readout_after: int | None = None, seed: int = 0) -> None:
         super().__init__(standardize=standardize, hebbian_experiences=hebbian_experiences,
-                         hebbian_samples=hebbian_samples, hebbian_batch=hebbian_batch)
+                         hebbian_samples=hebbian_samples, hebbian_batch=hebbian_batch,
+                         readout_after=readout_after)
         positive = lambda v: is_number(v) and v > 0                         # noqa: E731
         for name, value, ok, what in (("hebb_lr", hebb_lr, positive, "a number > 0"),
                                       ("tau", tau, positive, "a number > 0 (softmax temperature)"),
