@@ -22,7 +22,8 @@ def test_softhebb_trains_hidden_layers_without_gradients():
 
 def test_softhebb_reaches_95_percent_on_mnist():
     """SoftHebb's claim at its published size: one hidden layer of 2,000 soft-WTA neurons and a
-    linear read-out; one unsupervised epoch, then the read-out (official protocol)."""
+    linear read-out; Hebbian learning in the first epoch only, the read-out in all 3 (alongside
+    the Hebbian epoch, then on the frozen features)."""
     from neuroplastic.run import Cell, run_cell
 
     cell = Cell("split", {"dataset": "mnist", "n_tasks": 1}, "softhebb", {"hebbian_samples": 60000}, "mlp",
