@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -30,7 +31,7 @@ def _short(value) -> str:
 
 def _summary(obj, width: int = 105) -> str:
     """The first paragraph of the docstring of obj's module on one line, cut at a word if long."""
-    doc = (sys.modules[obj.__module__].__doc__ or "").strip() if obj.__module__ in sys.modules else ""
+    doc = (sys.modules[obj.__module__].__doc__ or "").strip()
     text = " ".join(doc.split("\n\n")[0].split())
     return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."
 
@@ -315,7 +316,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: finished cells are stored; rerun the same command to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:      # e.g. `neuroplastic results results.db | head`: the reader left
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
         return 141
 
