@@ -86,13 +86,12 @@ class LocalRuleReadout(Method):
             feats = self.features(x)
             self.rule_.zero_records()
             feats = self._standardized(feats, update=True)
-        if not readout:          # the read-out waits; its loss is still reported
-            with torch.no_grad():
-                return F.cross_entropy(self.model.head(feats, self.task_), y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.model.head(feats, self.task_), y)
-        loss.backward()
-        self.optimizer.step()
+        with torch.set_grad_enabled(readout):   # while the read-out waits, its loss is still reported
+            loss = F.cross_entropy(self.model.head(feats, self.task_), y)
+        if readout:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
         return loss.detach()
 
     def end(self, exp) -> None:
