@@ -130,6 +130,22 @@ def test_three_factor_needs_the_modulator_and_keeps_an_eligibility_trace():
     assert float(layer.weight[1, 0].detach()) == 0.0
 
 
+def test_step_applies_lr_times_modulator_times_delta_for_every_modulator_kind():
+    """A number, a 0-dim tensor (any float dtype) and a per-neuron tensor all give w + lr m dw."""
+    x = torch.rand(8, 5, generator=torch.Generator().manual_seed(0))
+    per_neuron = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    for m, m_rows in [(0.7, 0.7), (torch.tensor(0.7, dtype=torch.float64), 0.7),
+                      (per_neuron, per_neuron.float()[:, None])]:
+        torch.manual_seed(0)
+        layer = nn.Linear(5, 3)
+        rule = RULES["oja"]([layer], lr=0.1)
+        layer(x)
+        w0, dw = layer.weight.detach().clone(), rule.deltas()[layer.weight]
+        rule.step(modulator=m)
+        assert layer.weight.dtype == torch.float32
+        torch.testing.assert_close(layer.weight.detach(), w0 + 0.1 * m_rows * dw)
+
+
 def test_homeostatic_scaling_moves_rates_toward_the_target():
     g = torch.Generator().manual_seed(0)
     layer = nn.Linear(10, 4)

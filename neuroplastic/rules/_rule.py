@@ -208,7 +208,10 @@ class Rule:
                 if m.numel() != dw.shape[0]:
                     raise ValueError(f"a per-neuron modulator needs {dw.shape[0]} values, got {m.numel()}.")
                 m = m.reshape(-1, *([1] * (dw.dim() - 1))).to(dw)
-            layer.weight.add_(group["lr"] * m * dw)
+            if isinstance(m, Tensor):                # one pass, no weight-sized temporary
+                layer.weight.addcmul_(m.to(dw), dw, value=group["lr"])
+            else:
+                layer.weight.add_(dw, alpha=group["lr"] * m)
             self.after_step(layer, group)
             if new_state:
                 self.state[layer] = new_state
