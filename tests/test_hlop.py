@@ -93,6 +93,25 @@ def test_projection_methods_refuse_weight_decay_and_adam():
         methods.make("hlop", subspace=[5, 5, 5]).setup(model, torch.optim.SGD(model.parameters(), lr=0.1))
 
 
+def test_projection_methods_warn_once_on_a_class_incremental_stream(caplog):
+    """On split digits (class-incremental, single head) the new classes cannot be learned once the
+    first task's features span the head's input: a warning says so, once; permuted digits
+    (domain-incremental: the same classes) gives none."""
+    import logging
+
+    train = {"epochs": 1, "batch_size": 32, "optimizer": "sgd", "lr": 0.05, "momentum": 0.0,
+             "weight_decay": 0.0, "eval_every": 0, "eval_subset": 1}
+    for stream, expected in (("split", 1), ("permuted", 0)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="neuroplastic.methods._projection"):
+            R = run_cell(Cell(stream, {"dataset": "digits", "n_tasks": 2}, "hlop", {}, "mlp", {}, train, 0, "cpu")).R
+        warned = [r for r in caplog.records if "class-incremental" in r.getMessage()]
+        assert len(warned) == expected, (stream, [r.getMessage() for r in caplog.records])
+        if stream == "split":
+            assert "scenario = \"task\"" in warned[0].getMessage()
+            assert R[-1][-1] < 0.2                 # the last task's classes: (almost) nothing learned
+
+
 def _acc_bwt(method, model="mlp", model_kw=None, n_tasks=5, lr=0.05, kw=None, n_train=6000):
     c = Cell("permuted", {"dataset": "mnist", "n_tasks": n_tasks, "n_train": n_train, "n_test": 1000},
              method, kw or {}, model, model_kw or {"widths": [256, 256]},

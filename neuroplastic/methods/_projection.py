@@ -20,11 +20,15 @@ decay and Adam's per-coordinate scaling would leave the complement, so ``setup``
 """
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import Tensor, nn
 
 from ..rules._rule import as_rows
 from ._method import Method
+
+log = logging.getLogger(__name__)
 
 
 def protected_layers(model: nn.Module) -> list[nn.Module]:
@@ -82,11 +86,22 @@ class ProjectionMethod(Method):
         super().setup(model, optimizer)
         self.layers_ = protected_layers(model)
         self.n_tasks_seen_ = 0
+        self.classes_seen_: set[int] = set()
+        self.warned_ = False
         return self
 
     def begin(self, exp) -> None:
         super().begin(exp)
         self.optimizer.state.clear()
+        new = set(exp.classes) - self.classes_seen_
+        if self.n_tasks_seen_ and exp.task is None and new and not self.warned_:
+            self.warned_ = True
+            log.warning("%s on a class-incremental stream: new classes %s reach the single head only through "
+                        "inputs outside the protected subspace (biases are frozen), so they may be learned only in "
+                        "part or not at all. The method's papers use domain-incremental streams (permuted) or "
+                        "task-incremental ones (scenario = \"task\", a head per task).",
+                        type(self).__name__.lower(), sorted(new))
+        self.classes_seen_ |= set(exp.classes)
 
     def end(self, exp) -> None:
         self.n_tasks_seen_ += 1
