@@ -93,7 +93,8 @@ class ProjectionMethod(Method):
     def begin(self, exp) -> None:
         super().begin(exp)
         self.optimizer.state.clear()
-        new = set(exp.classes) - self.classes_seen_
+        classes = set(exp.classes)
+        new = classes - self.classes_seen_
         if self.n_tasks_seen_ and exp.task is None and new and not self.warned_:
             self.warned_ = True
             log.warning("%s on a class-incremental stream: new classes %s reach the single head only through "
@@ -101,7 +102,7 @@ class ProjectionMethod(Method):
                         "part or not at all. The method's papers use domain-incremental streams (permuted) or "
                         "task-incremental ones (scenario = \"task\", a head per task).",
                         type(self).__name__.lower(), sorted(new))
-        self.classes_seen_ |= set(exp.classes)
+        self.classes_seen_ |= classes
 
     def end(self, exp) -> None:
         self.n_tasks_seen_ += 1

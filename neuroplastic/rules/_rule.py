@@ -204,11 +204,11 @@ class Rule:
         """
         for group, layer, dw, new_state in list(self._layer_deltas()):
             m = modulator
-            if isinstance(m, Tensor) and m.dim() == 1:
-                if m.numel() != dw.shape[0]:
-                    raise ValueError(f"a per-neuron modulator needs {dw.shape[0]} values, got {m.numel()}.")
-                m = m.reshape(-1, *([1] * (dw.dim() - 1))).to(dw)
-            if isinstance(m, Tensor):                # one pass, no weight-sized temporary
+            if isinstance(m, Tensor):                # either way one pass, no weight-sized temporary
+                if m.dim() == 1:
+                    if m.numel() != dw.shape[0]:
+                        raise ValueError(f"a per-neuron modulator needs {dw.shape[0]} values, got {m.numel()}.")
+                    m = m.reshape(-1, *([1] * (dw.dim() - 1)))
                 layer.weight.addcmul_(m.to(dw), dw, value=group["lr"])
             else:
                 layer.weight.add_(dw, alpha=group["lr"] * m)
