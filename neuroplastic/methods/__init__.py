@@ -12,6 +12,7 @@ from .er import ER
 from .ewc import EWC
 from .finetune import Finetune
 from .gpm import GPM
+from .granet import GMP, GraNet
 from .hebbian_pca import HebbianPCA
 from .hlop import HLOP
 from .homeostatic_lr import LRH, LRR
@@ -34,6 +35,7 @@ METHODS: dict[str, type[Method]] = {
     "source": Source, "bn_adapt": BNAdapt, "tent": TENT, "eata": EATA, "nhl": NHL,
     "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
+    "granet": GraNet, "gmp": GMP,
 }
 
 

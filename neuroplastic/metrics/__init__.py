@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from .continual import (average_accuracy, average_incremental_accuracy, backward_transfer,
-                        forgetting, forward_transfer, learning_curve_area, min_acc, online_accuracy,
+                        forgetting, forward_transfer, learning_accuracy, learning_curve_area, min_acc, online_accuracy,
                         recovery_times, wc_acc,
                         windowed_forgetting, windowed_plasticity)
-from .plasticity import dormant_ratio, effective_rank, fraction_active, relative_weight_change
+from .plasticity import dormant_ratio, effective_rank, fraction_active, relative_weight_change, weight_density
 from .stats import mean_ci, paired_test
 
 # name -> (description, higher is better); computed from a Result by neuroplastic.run.summary
@@ -15,6 +15,7 @@ METRICS = {
     "fwt": ("forward transfer (points)", True),
     "forgetting": ("average forgetting (points)", False),
     "aia": ("average incremental accuracy (%)", True),
+    "learning_acc": ("learning accuracy: on each experience right after training on it (%)", True),
     "min_acc": ("average min-ACC over previous experiences (%)", True),
     "wc_acc": ("worst-case accuracy WC-ACC (%)", True),
     "wf10": ("windowed forgetting, w = 10 evaluations (points)", False),
@@ -30,11 +31,12 @@ METRICS = {
     "samples_per_s": ("training samples per second", True),
     "peak_mem_mb": ("peak memory (MB)", False),
     "params": ("parameter count", False),
+    "density": ("fraction of non-zero weights in the Linear and Conv2d layers at the end (%)", False),
 }
 
 __all__ = [
     "METRICS", "average_accuracy", "average_incremental_accuracy", "backward_transfer",
     "dormant_ratio", "effective_rank", "forgetting", "forward_transfer", "fraction_active",
-    "learning_curve_area", "mean_ci", "min_acc", "online_accuracy", "recovery_times", "paired_test", "relative_weight_change", "wc_acc",
+    "learning_accuracy", "learning_curve_area", "mean_ci", "min_acc", "online_accuracy", "recovery_times", "paired_test", "relative_weight_change", "wc_acc", "weight_density",
     "windowed_forgetting", "windowed_plasticity",
 ]

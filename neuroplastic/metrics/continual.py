@@ -49,6 +49,12 @@ def forgetting(R) -> float:
     return float(np.mean([R[j : T - 1, j].max() - R[-1, j] for j in range(T - 1)]))
 
 
+def learning_accuracy(R) -> float:
+    """LA = (1/T) sum_j R[j, j]: the accuracy on each experience right after training on it
+    (Riemer et al. 2019, ICLR), a measure of plasticity: how well the network still learns."""
+    return float(np.mean(np.diag(_R(R))))
+
+
 def average_incremental_accuracy(R) -> float:
     """(1/T) sum_i mean_{j<=i} R[i, j] (Rebuffi et al. 2017)."""
     R = _R(R)

@@ -38,3 +38,12 @@ def effective_rank(features: Tensor) -> float:
 
 def relative_weight_change(w: Tensor, w0: Tensor) -> float:
     return float((w - w0).norm() / w0.norm().clamp_min(1e-12))
+
+
+def weight_density(weights) -> float:
+    """The fraction of non-zero entries over a collection of weight tensors (1 for a dense
+    network; a pruned one's kept fraction, as GraNet's ``print_nonzero_counts``)."""
+    weights = list(weights)
+    total = sum(w.numel() for w in weights)
+    return sum(int(torch.count_nonzero(w)) for w in weights) / total if total else float("nan")
+

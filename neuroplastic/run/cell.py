@@ -231,6 +231,7 @@ def plasticity_figures(model, x, w0: dict) -> dict:
         "eff_rank": plasticity.effective_rank(feats.cpu()),
         "weight_change": float(np.mean(change)),
         "weight_norm": float(torch.sqrt(sum((p.double() ** 2).sum() for p in weights.values()))),
+        "density": plasticity.weight_density(weights.values()),
     }
 
 

@@ -19,7 +19,8 @@ def result_metrics(r: Result) -> dict[str, float]:
         return out
     if getattr(r, "tta", None):       # test-time adaptation: one row of online accuracies
         nan = float("nan")
-        out = {"acc": 100 * float(R[-1].mean()), "bwt": nan, "fwt": nan, "forgetting": nan, "aia": nan}
+        out = {"acc": 100 * float(R[-1].mean()), "bwt": nan, "fwt": nan, "forgetting": nan, "aia": nan,
+               "learning_acc": nan}
     else:
         out = {
             "acc": 100 * continual.average_accuracy(R),
@@ -27,6 +28,7 @@ def result_metrics(r: Result) -> dict[str, float]:
             "fwt": 100 * continual.forward_transfer(R, r.b),
             "forgetting": 100 * continual.forgetting(R),
             "aia": 100 * continual.average_incremental_accuracy(R),
+            "learning_acc": 100 * continual.learning_accuracy(R),
         }
     acc = np.asarray(r.curves.get("acc") or [], dtype=float)
     if acc.size:
@@ -45,6 +47,7 @@ def result_metrics(r: Result) -> dict[str, float]:
     out["dormant"] = 100 * _num(r.plasticity.get("dormant"))
     out["eff_rank"] = _num(r.plasticity.get("eff_rank"))
     out["weight_change"] = _num(r.plasticity.get("weight_change"))
+    out["density"] = 100 * _num(r.plasticity.get("density"))
     for k in ("wall_s", "samples_per_s", "peak_mem_mb", "params"):
         out[k] = _num(r.costs.get(k))
     assert set(out) == set(METRICS), set(out) ^ set(METRICS)
