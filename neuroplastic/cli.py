@@ -76,10 +76,20 @@ def _fmt(v: dict | None, digits: int = 1) -> str:
 TABLE_METRICS = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "wall_s", "samples_per_s")
 
 
-def _print_table(rows: list[dict]) -> None:
-    heads = ["stream", "method", "seeds", *TABLE_METRICS]
+def _table_metrics(spec: str | None) -> tuple[str, ...]:
+    """The columns of ``--metrics a,b,c`` (checked against the metric registry), or the default."""
+    if not spec:
+        return TABLE_METRICS
+    from ._registry import check_name
+    from .metrics import METRICS
+
+    return tuple(check_name(m.strip(), METRICS, "metric") for m in spec.split(",") if m.strip())
+
+
+def _print_table(rows: list[dict], metrics: tuple[str, ...] = TABLE_METRICS) -> None:
+    heads = ["stream", "method", "seeds", *metrics]
     body = [[r["stream"], r["method"], str(len(r["seeds"])),
-             *[_fmt(r[m], 0 if m == "samples_per_s" else 1) for m in TABLE_METRICS]] for r in rows]
+             *[_fmt(r[m], 0 if m in ("samples_per_s", "params") else 1) for m in metrics]] for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
     for b in body:
@@ -127,12 +137,13 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
     from .run import summarize
 
+    metrics = _table_metrics(args.metrics)
     with _open_store(args.db) as store:
         rows = summarize(store.results())
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
-        _print_table(rows)
+        _print_table(rows, metrics)
     return 0
 
 
@@ -261,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="table of metrics with 95%% confidence intervals")
     res.add_argument("db")
     res.add_argument("--json", action="store_true", help="one JSON row per stream x method")
+    res.add_argument("--metrics", metavar="A,B,...",
+                     help="the table's columns, e.g. acc,learning_acc,density (`neuroplastic list metrics`); "
+                          f"default: {','.join(TABLE_METRICS)}")
     res.set_defaults(func=_cmd_results)
 
     ex = sub.add_parser("export", help="one CSV row per cell")

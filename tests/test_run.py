@@ -216,6 +216,11 @@ def test_cli_run_results_export_list(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {r["method"] for r in rows} == {"finetune", "lwf"}
     assert set(rows[0]["acc"]) == {"mean", "ci_low", "ci_high"} and rows[0]["stream"] == "split"
+    assert main(["results", str(db), "--metrics", "learning_acc,density"]) == 0
+    head = capsys.readouterr().out.splitlines()[0].split()
+    assert head == ["stream", "method", "seeds", "learning_acc", "density"]
+    assert main(["results", str(db), "--metrics", "acc,learnin_acc"]) == 2
+    assert "Did you mean 'learning_acc'" in capsys.readouterr().err
     assert main(["export", str(db), "--csv", str(tmp_path / "o.csv")]) == 0
     assert len((tmp_path / "o.csv").read_text().strip().splitlines()) == 5
     assert main(["list", "methods"]) == 0 and "derpp" in capsys.readouterr().out
