@@ -10,6 +10,7 @@ from .diehl_cook import DiehlCookMethod
 from .eata import EATA
 from .er import ER
 from .ewc import EWC
+from .fetril import FeTrIL, FrozenNCM
 from .finetune import Finetune
 from .gpm import GPM
 from .granet import GMP, GraNet
@@ -35,7 +36,7 @@ METHODS: dict[str, type[Method]] = {
     "source": Source, "bn_adapt": BNAdapt, "tent": TENT, "eata": EATA, "nhl": NHL,
     "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
-    "granet": GraNet, "gmp": GMP,
+    "granet": GraNet, "gmp": GMP, "fetril": FeTrIL, "ncm": FrozenNCM,
 }
 
 
