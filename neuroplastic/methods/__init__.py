@@ -21,6 +21,7 @@ from .interventions import AdaptiveUpdateRatio, ReDo, ShrinkPerturb
 from .hopfield_memory import HopfieldMemory
 from .joint import Joint
 from .lwf import LwF
+from .metaplastic import Metaplastic
 from .nhl import NHL
 from .ottt import OTTT
 from .owm import OWM
@@ -37,6 +38,7 @@ METHODS: dict[str, type[Method]] = {
     "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
     "granet": GraNet, "gmp": GMP, "fetril": FeTrIL, "ncm": FrozenNCM,
+    "metaplastic": Metaplastic,
 }
 
 

@@ -1,4 +1,4 @@
-"""Models for the harness: ``mlp``, ``cnn``, ``snn_mlp``, ``diehl_cook`` and ``softhebb_cnn``,
+"""Models for the harness: ``mlp``, ``cnn``, ``snn_mlp``, ``diehl_cook``, ``softhebb_cnn`` and ``bnn``,
 single-head or multi-head (task-incremental).
 
 Every model is ``model(x, task=None) -> logits`` over all classes of the stream and has
@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from .._registry import check_kwargs, check_name
+from .bnn import BNN
 from .cnn import CNN
 from .diehl_cook import DiehlCook
 from .mlp import MLP
@@ -16,7 +17,7 @@ from .snn import SpikingMLP
 from .softhebb_cnn import SoftHebbCNN
 
 MODELS = {"mlp": MLP, "cnn": CNN, "snn_mlp": SpikingMLP, "diehl_cook": DiehlCook,
-          "softhebb_cnn": SoftHebbCNN}
+          "softhebb_cnn": SoftHebbCNN, "bnn": BNN}
 
 
 def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) -> nn.Module:
@@ -25,4 +26,4 @@ def make(name: str, *, in_shape, n_classes: int, task_classes=None, **kwargs) ->
     return cls(in_shape=tuple(in_shape), n_classes=n_classes, task_classes=task_classes, **kwargs)
 
 
-__all__ = ["CNN", "DiehlCook", "MLP", "MODELS", "SoftHebbCNN", "SpikingMLP", "make"]
+__all__ = ["BNN", "CNN", "DiehlCook", "MLP", "MODELS", "SoftHebbCNN", "SpikingMLP", "make"]
