@@ -15,6 +15,19 @@ def _tiny_stream(scenario: str = "class"):
     return streams.make("split", dataset="digits", n_tasks=5, scenario=scenario, n_train=64, n_test=32, seed=0)
 
 
+def train_stream(method, stream, *, batch_size: int = 32, epochs: int = 1, seed: int = 0) -> list[torch.Tensor]:
+    """Train a set-up method over a stream as the runner does (begin, its batches, observe, end),
+    with batch order from ``seed``; returns the losses."""
+    g = torch.Generator().manual_seed(seed)
+    losses = []
+    for exp in stream:
+        method.begin(exp)
+        for x, y in method.batches(exp, batch_size=batch_size, epochs=epochs, generator=g):
+            losses.append(method.observe(x, y))
+        method.end(exp)
+    return losses
+
+
 def _run_method(name: str, kwargs: dict, scenario: str, seed: int = 0):
     stream = _tiny_stream(scenario)
     torch.manual_seed(seed)
@@ -27,13 +40,7 @@ def _run_method(name: str, kwargs: dict, scenario: str, seed: int = 0):
         model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,), task_classes=task_classes)
     method = methods.make(name, **kwargs)
     method.setup(model, torch.optim.SGD(model.parameters(), **{"lr": 0.05, "momentum": 0.9, **cls.check_sgd}))
-    g = torch.Generator().manual_seed(seed)
-    losses = []
-    for exp in stream[:3]:
-        method.begin(exp)
-        for x, y in method.batches(exp, batch_size=16, epochs=1, generator=g):
-            losses.append(method.observe(x, y))
-        method.end(exp)
+    losses = train_stream(method, stream[:3], batch_size=16, epochs=1, seed=seed)
     x = streams.as_float(stream[0].test[0])
     return method, losses, method.predict(x, stream[0].task)
 

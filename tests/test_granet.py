@@ -11,6 +11,7 @@ from neuroplastic.methods import _sparse
 from neuroplastic.methods.granet import mask_generator
 from neuroplastic.metrics import learning_accuracy, weight_density
 from neuroplastic.run import build_cells, load_grid, result_metrics, run_cell
+from neuroplastic.testing import train_stream
 
 
 def test_cubic_schedule_runs_from_initial_to_final_density_on_update_steps():
@@ -81,12 +82,7 @@ def _train(name, **kw):
     torch.manual_seed(0)
     model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(64,))
     method = methods.make(name, **kw).setup(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9))
-    g = torch.Generator().manual_seed(0)
-    for exp in stream:
-        method.begin(exp)
-        for x, y in method.batches(exp, batch_size=32, epochs=4, generator=g):
-            method.observe(x, y)
-        method.end(exp)
+    train_stream(method, stream, batch_size=32, epochs=4)
     return method, model
 
 

@@ -7,6 +7,7 @@ import torch
 from neuroplastic import methods, models, streams
 from neuroplastic.methods.metaplastic import AdamMeta, meta_factor
 from neuroplastic.run import build_cells, load_grid, result_metrics, run_cell
+from neuroplastic.testing import train_stream
 
 
 def test_bnn_uses_binary_weights_and_straight_through_gradients():
@@ -62,12 +63,7 @@ def test_task_norm_restores_each_task_batchnorm_for_prediction():
     torch.manual_seed(0)
     model = models.make("bnn", in_shape=(1, 8, 8), n_classes=10, widths=(32,))
     method = methods.make("metaplastic").setup(model, torch.optim.Adam(model.parameters(), lr=0.005))
-    g = torch.Generator().manual_seed(0)
-    for exp in stream:
-        method.begin(exp)
-        for x, y in method.batches(exp, batch_size=32, epochs=2, generator=g):
-            method.observe(x, y)
-        method.end(exp)
+    train_stream(method, stream, batch_size=32, epochs=2)
     assert sorted(method.norm_states_) == [0, 1]
     bn = model.body[2]
     now = bn.weight.detach().clone()
