@@ -29,9 +29,10 @@ def _short(value) -> str:
     return str(value)
 
 
-def _summary(obj, width: int = 105) -> str:
-    """The first paragraph of the docstring of obj's module on one line, cut at a word if long."""
-    doc = (sys.modules[obj.__module__].__doc__ or "").strip()
+def _summary(obj, width: int = 105, *, own: bool = False) -> str:
+    """The first paragraph of the docstring of obj's module (``own``: of obj itself, for the second
+    entry of a module that registers several) on one line, cut at a word if long."""
+    doc = ((obj.__dict__.get("__doc__") if own else None) or sys.modules[obj.__module__].__doc__ or "").strip()
     text = " ".join(doc.split("\n\n")[0].split())
     return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."
 
@@ -190,8 +191,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     registry = {"methods": methods.METHODS, "streams": streams.STREAMS, "rules": rules.RULES,
                 "models": models.MODELS}[args.what]
     hidden = {"layers", "in_shape", "n_classes", "task_classes"}
+    seen: set[str] = set()
     for name, obj in registry.items():
-        print(f"{name:14s} {_summary(obj)}")
+        print(f"{name:14s} {_summary(obj, own=obj.__module__ in seen)}")
+        seen.add(obj.__module__)
         print(f"{'':14s} keywords: {', '.join(k for k in keyword_names(obj) if k not in hidden) or '(none)'}")
     return 0
 

@@ -45,6 +45,10 @@ def test_list_gives_whole_summaries(capsys):
     sanger = next(line for line in lines if line.startswith("sanger "))
     assert "dw = <y x^T>" in sanger                 # the paragraph goes on past the first line break
     assert all(len(line) <= 15 + 105 + 4 for line in lines if not line.startswith(" "))
+    assert main(["list", "methods"]) == 0           # a module's second entry: its class's own docstring
+    lines = capsys.readouterr().out.splitlines()
+    gmp, granet = (next(line for line in lines if line.startswith(n + " ")) for n in ("gmp", "granet"))
+    assert "without regrowth" in gmp and "neuroregeneration" in granet
 
 
 def test_closed_pipe_is_not_a_traceback():

@@ -110,6 +110,9 @@ class ReDo(Method):
 
 
 class ShrinkPerturb(Method):
+    """Shrink-and-perturb (Ash & Adams 2020): theta <- shrink * theta + perturb * theta_fresh at the
+    start of each experience but the first."""
+
     def __init__(self, *, shrink: float = 0.8, perturb: float = 0.1) -> None:
         super().__init__()
         check(is_number(shrink) and 0 < shrink <= 1, "shrink", shrink, "a number in (0, 1]")
@@ -129,6 +132,9 @@ class ShrinkPerturb(Method):
 
 
 class AdaptiveUpdateRatio(Method):
+    """Adaptive replay ratio (Ma et al. 2024) on supervised streams: ``low`` updates per batch until
+    the fraction of active units plateaus, then ``high``."""
+
     def __init__(self, *, low: int = 1, high: int = 2, window: int = 50, plateau: float = 0.001) -> None:
         super().__init__()
         check(isinstance(low, int) and low >= 1, "low", low, "an integer >= 1 (updates per batch)")

@@ -75,6 +75,9 @@ class STDP(Rule):
 
 
 class TripletSTDP(Rule):
+    """Triplet STDP (Pfister & Gerstner 2006, minimal all-to-all model): pair STDP plus slow traces
+    r2 (pre) and o2 (post) that add the triplet terms a3_plus o2 and a3_minus r2."""
+
     fn = staticmethod(triplet_stdp)
     state_keys = ("x_pre", "x_post", "r2", "o2")
     per_sample_state = ("x_pre", "x_post", "r2", "o2")
