@@ -55,6 +55,8 @@ def test_lif_multistep_on_cuda_equals_the_step_loop_and_the_cpu():
     ("finetune", "mlp", {}), ("ewc", "mlp", {}), ("er", "mlp", {}), ("softhebb", "mlp", {}),
     ("hebbian_pca", "mlp", {}), ("finetune", "cnn", {}), ("finetune", "snn_mlp", {}),
     ("ottt", "snn_mlp", {}), ("hlop", "mlp", {}), ("gpm", "cnn", {}), ("owm", "mlp", {}), ("hlop", "snn_mlp", {}),
+    ("granet", "mlp", {"update_every": 5, "final_density": 0.2}), ("fetril", "mlp", {}),
+    ("metaplastic", "bnn", {}),
     ("softhebb", "softhebb_cnn", {"anti_hebbian": True, "tau": 1.0, "hebb_lr": 0.08, "init_radius": 25.0,
                                   "normalize_input": False, "hebbian_batch": 10}),
 ])
