@@ -31,7 +31,7 @@ METRICS = {
     "samples_per_s": ("training samples per second", True),
     "peak_mem_mb": ("peak memory (MB)", False),
     "params": ("parameter count", False),
-    "density": ("fraction of non-zero weights in the Linear and Conv2d layers at the end (%)", False),
+    "density": ("fraction of non-zero entries of the weight matrices and kernels (2+ dimensional parameters) at the end (%)", False),
 }
 
 __all__ = [
