@@ -32,8 +32,13 @@ def _short(value) -> str:
 def _summary(obj, width: int = 105, *, own: bool = False) -> str:
     """The first paragraph of the docstring of obj's module (``own``: of obj itself, for the second
     entry of a module that registers several) on one line, cut at a word if long."""
-    doc = ((obj.__dict__.get("__doc__") if own else None) or sys.modules[obj.__module__].__doc__ or "").strip()
-    text = " ".join(doc.split("\n\n")[0].split())
+    doc = (obj.__dict__.get("__doc__") if own else None) or sys.modules[obj.__module__].__doc__ or ""
+    return _first_paragraph(doc, width)
+
+
+def _first_paragraph(text: str, width: int) -> str:
+    """A text's first paragraph on one line, cut at a word if longer than ``width``."""
+    text = " ".join(text.strip().split("\n\n")[0].split())
     return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."
 
 
@@ -188,6 +193,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for name, (desc, higher) in metrics.METRICS.items():
             print(f"{name:14s} {desc} ({'higher' if higher else 'lower'} is better)")
         return 0
+    if args.what == "recipes":
+        from .run.grid import read_toml, shipped_recipes
+
+        for name, path in shipped_recipes().items():
+            print(f"{name:26s} {_first_paragraph(read_toml(path).get('description', ''), 93)}")
+        print("run one with `neuroplastic run NAME`; copy and edit its TOML for your own grid")
+        return 0
     registry = {"methods": methods.METHODS, "streams": streams.STREAMS, "rules": rules.RULES,
                 "models": models.MODELS}[args.what]
     hidden = {"layers", "in_shape", "n_classes", "task_classes"}
@@ -312,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         q.set_defaults(func=_cmd_memory)
 
     ls = sub.add_parser("list", help="list methods, streams, rules, models or metrics")
-    ls.add_argument("what", choices=["methods", "streams", "rules", "models", "metrics"])
+    ls.add_argument("what", choices=["methods", "streams", "rules", "models", "metrics", "recipes"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -51,6 +51,17 @@ def test_list_gives_whole_summaries(capsys):
     assert "without regrowth" in gmp and "neuroregeneration" in granet
 
 
+def test_list_recipes_names_each_shipped_recipe_with_its_description(capsys):
+    from neuroplastic.run.grid import shipped_recipes
+
+    assert main(["list", "recipes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines[:-1]]
+    assert names == list(shipped_recipes()) and "granet_mnist" in names and "metaplastic_pmnist" in names
+    assert all(len(line.split()) > 3 for line in lines[:-1])      # a description follows every name
+    assert "neuroplastic run NAME" in lines[-1]
+
+
 def test_closed_pipe_is_not_a_traceback():
     """`neuroplastic list methods | head -1`: the reader leaves early; no BrokenPipeError trace."""
     code = "import sys; from neuroplastic.cli import main; sys.exit(main(['list', 'methods']))"

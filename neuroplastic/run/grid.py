@@ -67,17 +67,23 @@ def default_grid_path() -> Path:
     return Path(str(resources.files("neuroplastic") / "recipes" / "default.toml"))
 
 
+def shipped_recipes() -> dict[str, Path]:
+    """The recipes shipped with the package, by name (``neuroplastic run NAME``)."""
+    shipped = Path(str(resources.files("neuroplastic") / "recipes"))
+    return {p.stem: p for p in sorted(shipped.glob("*.toml"))}
+
+
 def recipe_path(path: str | Path) -> Path:
     """A grid file as given, else a recipe shipped with the package: ``recipes/NAME.toml``,
     ``NAME.toml`` or ``NAME`` resolve to ``neuroplastic/recipes/NAME.toml``."""
     path = Path(path)
     if path.is_file():
         return path
-    shipped = Path(str(resources.files("neuroplastic") / "recipes"))
-    candidate = shipped / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-    if candidate.is_file():
-        return candidate
-    known = sorted(p.stem for p in shipped.glob("*.toml"))
+    recipes = shipped_recipes()
+    name = path.stem if path.suffix == ".toml" else path.name
+    if name in recipes:
+        return recipes[name]
+    known = list(recipes)
     raise ConfigError(f"grid file {path} does not exist{did_you_mean(path.stem, known)} "
                       f"(shipped recipes: {', '.join(known)}).")
 
