@@ -58,6 +58,12 @@ def test_meta_damps_only_steps_towards_a_sign_flip():
     assert abs(p[0, 0].item() - 3.0) < 1e-3 and p[0, 1].item() == pytest.approx(-3.1, abs=1e-4)
 
 
+def test_metaplastic_refuses_a_model_without_binary_synapses():
+    model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(8,))
+    with pytest.raises(ValueError, match="model.name=bnn"):
+        methods.make("metaplastic").setup(model, torch.optim.Adam(model.parameters()))
+
+
 def test_task_norm_restores_each_task_batchnorm_for_prediction():
     stream = streams.make("permuted", dataset="digits", n_tasks=2, task_labels=True, seed=0)
     torch.manual_seed(0)

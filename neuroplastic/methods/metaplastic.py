@@ -27,6 +27,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ..models.bnn import BinaryLinear
 from ..streams import Experience
 from ._method import Method, check, is_number
 
@@ -81,8 +82,9 @@ class Metaplastic(Method):
         self.norm_states_: dict[int, list[Tensor]] = {}
 
     def setup(self, model, optimizer):
-        if not any(p.dim() > 1 for p in model.parameters()):
-            raise ValueError("metaplastic needs a model with weight matrices (model.name='bnn').")
+        if not any(isinstance(m, BinaryLinear) for m in model.modules()):
+            raise ValueError("metaplastic acts on binary synapses: use the binarized model "
+                             "(model.name = 'bnn', or --set model.name=bnn).")
         lr = optimizer.param_groups[0]["lr"] if optimizer is not None else 0.005
         return super().setup(model, AdamMeta(model.parameters(), lr=lr, meta=self.meta))
 
