@@ -70,8 +70,7 @@ def magnitude_death(w: Tensor, mask: Tensor, rate: float) -> Tensor:
 
 
 def grow(mask: Tensor, n: int, score: Tensor) -> Tensor:
-    """Activate the ``n`` inactive entries with the largest ``score`` (ties: the lowest index);
-    returns the new mask. GraNet's ``gradient_growth`` scores by |gradient|, SET-style random
+    """Activate the ``n`` inactive entries with the largest ``score``; returns the new mask. GraNet's ``gradient_growth`` scores by |gradient|, SET-style random
     regrowth by a uniform draw."""
     inactive = ~mask
     n = min(int(n), int(inactive.sum()))
@@ -103,8 +102,3 @@ def erk_densities(shapes: list[tuple[int, ...]], density: float, *, power: float
         top = max(raw[i] for i in over)
         dense |= {i for i in over if raw[i] == top}
 
-
-def density(masks: list[Tensor]) -> float:
-    """The fraction of active entries over all masks."""
-    total = sum(m.numel() for m in masks)
-    return sum(int(m.sum()) for m in masks) / total if total else 1.0

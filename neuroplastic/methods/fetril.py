@@ -111,9 +111,8 @@ class FeTrIL(Method):
 
     def fit(self, feats: Tensor, y: Tensor, new: list[int]) -> None:
         """Train the classifier on the real features of ``new`` and pseudo-features of the past classes."""
-        px, py = pseudo_features(feats, y, new, self.centroids_)
-        real = torch.isin(y, torch.tensor(new, device=y.device))
-        xs, ys = torch.cat([feats[real], px]), torch.cat([y[real], py])
+        px, py = pseudo_features(feats, y, new, self.centroids_)      # an experience holds only its new classes
+        xs, ys = torch.cat([feats, px]), torch.cat([y, py])
         for c in new:
             self.centroids_[c] = feats[y == c].mean(0)
         self.classes_ = sorted(self.centroids_)

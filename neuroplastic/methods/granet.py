@@ -34,6 +34,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ..metrics.plasticity import weight_density
 from ..streams import Experience
 from . import _sparse
 from ._method import Method, check, is_number
@@ -115,7 +116,7 @@ class GraNet(Method):
 
     @property
     def density_(self) -> float:
-        return _sparse.density(self.masks_)
+        return weight_density(self.masks_)
 
     # ------------------------------------------------------------------ schedule
     def begin(self, exp: Experience) -> None:
@@ -135,11 +136,16 @@ class GraNet(Method):
             self.update_masks()
         return loss
 
+    @property
+    def exp_length_(self) -> int:
+        """This experience's steps (as planned by ``batches``, or as counted if more ran)."""
+        return max(self.exp_steps_, self.exp_step_)
+
     def target_density(self) -> float | None:
         """The pruning schedule's density at this step (first experience only), or None."""
         if self.experiences_ > 0:
             return None
-        steps = max(self.exp_steps_, self.exp_step_)
+        steps = self.exp_length_
         return _sparse.cubic_density(self.exp_step_, start=int(self.prune_start * steps),
                                      end=int(self.prune_end * steps), every=self.update_every,
                                      init_density=self.init_density, final_density=self.final_density)
@@ -150,7 +156,7 @@ class GraNet(Method):
         d = self.target_density()
         if d is not None and d < self.density_:
             self.prune_to(d)
-        rate = _sparse.cosine_rate(self.exp_step_, max(self.exp_steps_, self.exp_step_),
+        rate = _sparse.cosine_rate(self.exp_step_, self.exp_length_,
                                    rate=self.death_rate, rate_min=self.death_rate_min)
         if self.growth != "none" and rate > 0:
             self.regrow(rate)
