@@ -1,7 +1,8 @@
 # The README's two commands: `make run` (the main job) and `make test` (the tests).
 # Both do all set-up on a fresh machine: a .venv with a pinned torch installed first (on a
 # machine without a GPU, `pip install torch==2.13.0` takes the CPU wheel), the package, the
-# system packages that hold offline data (as root), and the datasets.
+# system packages that hold offline data and the browser the report test opens (as root), and
+# the datasets. Tests install nothing.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -21,6 +22,7 @@ system-deps:
 	  pkgs=""; \
 	  [ -d /usr/share/datasets/fashion-mnist ] || pkgs="$$pkgs dataset-fashion-mnist"; \
 	  command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
+	  command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
 	  if [ -n "$$pkgs" ]; then echo "apt-get install$$pkgs"; apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; fi; \
 	fi

@@ -52,6 +52,8 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError as e:
+        raise ConfigError(f"value {text[:40]!r}... nests too deeply; give a plain number, string or short list.") from e
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:

@@ -8,7 +8,48 @@ import sys
 import time
 
 from . import __version__
+from ._paths import check_writable_dir, check_writable_file
 from ._registry import ConfigError, parse_sets
+
+
+def _int_at_least(low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"{v} is too small: give an integer >= {low}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"{v} is too large: give at most {high:,}")
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return v
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive integers separated by commas, e.g. 10,50,100") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every value must be a positive integer, e.g. 10,50,100")
+    return values
+
+
+POSITIVE, NON_NEGATIVE, SEEDS = _int_at_least(1), _int_at_least(0), _int_at_least(1, 10_000)
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -56,7 +97,12 @@ def _cmd_streams_show(args: argparse.Namespace) -> int:
     from . import streams
 
     kwargs = parse_sets(args.set)
-    stream = streams.make(args.name, **kwargs)
+    if args.png:
+        check_writable_file(args.png, "--png")
+    try:
+        stream = streams.make(args.name, **kwargs)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"stream {args.name!r}: {e}") from e
     print(f"stream {args.name} {kwargs or ''}: {len(stream)} experiences")
     print(f"{'exp':>4} {'train':>7} {'test':>7} {'task':>5}  classes               details")
     for e in stream:
@@ -93,6 +139,9 @@ def _table_metrics(spec: str | None) -> tuple[str, ...]:
 
 
 def _print_table(rows: list[dict], metrics: tuple[str, ...] = TABLE_METRICS) -> None:
+    if not rows:
+        print("no results stored yet")
+        return
     heads = ["stream", "method", "seeds", *metrics]
     body = [[r["stream"], r["method"], str(len(r["seeds"])),
              *[_fmt(r[m], 0 if m in ("samples_per_s", "params") else 1) for m in metrics]] for r in rows]
@@ -103,39 +152,71 @@ def _print_table(rows: list[dict], metrics: tuple[str, ...] = TABLE_METRICS) -> 
     print("mean ± half-width of the 95% t-interval over seeds; accuracies in %, bwt/forgetting in points")
 
 
+def _report_path(args: argparse.Namespace) -> str | None:
+    """``--report``: None when off; by default report.html beside ``--out``."""
+    from pathlib import Path
+
+    if args.report is None:
+        return None
+    return args.report or str(Path(args.out).parent / "report.html")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path is writable before any job starts."""
+    check_writable_file(args.out, "--out")
+    if _report_path(args):
+        check_writable_file(_report_path(args), "--report")
+    if getattr(args, "figures", None):
+        check_writable_dir(args.figures, "--figures")
+
+
+def _print_problems(store) -> None:
+    """Damaged rows and failed cells of a results file, on stderr."""
+    for key, why in store.damaged:
+        print(f"warning: stored row {key} cannot be read ({why}); skipped. Rerun the grid to recompute it.",
+              file=sys.stderr)
+    failures = store.failures()
+    for f in failures:
+        print(f"FAILED {f['stream']}/{f['method']} seed {f['seed']}: {f['error']}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} failed cell(s) stored; rerun the same command to retry them", file=sys.stderr)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .run import Store, run, summarize
 
+    _check_outputs(args)
     t = time.perf_counter()
     report = run(args.grid, out=args.out, backend=args.backend, workers=args.workers, address=args.address,
                  sets=parse_sets(args.set), streams=args.stream, methods=args.method, seeds=args.seeds,
-                 quick=args.quick, device=args.device, command=" ".join(["neuroplastic", *sys.argv[1:]]))
+                 quick=args.quick, device=args.device, command=" ".join(["neuroplastic", *sys.argv[1:]]),
+                 rerun_stale=args.rerun_stale)
     print(f"{report.cells} cells: {report.skipped} already in {report.out}, {len(report.finished)} ran, "
-          f"{len(report.failed)} failed ({time.perf_counter() - t:.1f} s)")
-    for cell, why in report.failed:
-        s, m = cell.labels
-        print(f"FAILED {s}/{m} seed {cell.seed}: {why}", file=sys.stderr)
-    with Store(args.out) as store:
+          f"{len(report.failed)} failed" + (f", {report.busy} left to another run on the same file" if report.busy
+                                            else "") + f" ({time.perf_counter() - t:.1f} s)")
+    if report.stale:
+        print(f"warning: {report.stale} stored result(s) of this grid come from other code (another version or "
+              "commit); they were kept. Rerun with --rerun-stale to recompute them.", file=sys.stderr)
+    with Store(args.out, readonly=True) as store:
         results = store.results()
+        failures = store.failures()
+        _print_problems(store)
     _print_table(summarize(results))
-    if args.report and results:
+    path = _report_path(args)
+    if path and results:
         from .report import build_report
 
-        path = build_report(results, args.report, figures_dir=args.figures)
+        path = build_report(results, path, figures_dir=args.figures, failures=failures)
         print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB)")
-    if report.failed:
-        print("rerun the same command to retry the failed cells (finished ones are kept)", file=sys.stderr)
+    if not results:
+        print("no cell finished: fix the errors above and rerun the same command", file=sys.stderr)
     return 1 if report.failed else 0
 
 
 def _open_store(path: str):
-    from pathlib import Path
-
     from .run import Store
 
-    if not Path(path).is_file():
-        raise ConfigError(f"{path} does not exist; run `neuroplastic run --out {path}` first.")
-    return Store(path)
+    return Store(path, readonly=True)
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
@@ -146,6 +227,7 @@ def _cmd_results(args: argparse.Namespace) -> int:
     metrics = _table_metrics(args.metrics)
     with _open_store(args.db) as store:
         rows = summarize(store.results())
+        _print_problems(store)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
@@ -156,11 +238,16 @@ def _cmd_results(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
+    check_writable_file(args.output, "--output")
+    if args.figures:
+        check_writable_dir(args.figures, "--figures")
     with _open_store(args.db) as store:
         results = store.results()
+        failures = store.failures()
+        _print_problems(store)
     if not results:
         raise ConfigError(f"{args.db} holds no results yet; run a grid into it first.")
-    path = build_report(results, args.output, figures_dir=args.figures, title=args.title)
+    path = build_report(results, args.output, figures_dir=args.figures, title=args.title, failures=failures)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)" +
           (f"; figures in {args.figures}" if args.figures else ""))
     return 0
@@ -172,8 +259,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .metrics import METRICS
     from .run import result_metrics
 
+    check_writable_file(args.csv, "--csv")
     with _open_store(args.db) as store:
         results = store.results()
+        _print_problems(store)
     with open(args.csv, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["key", "stream", "method", "seed", *METRICS])
@@ -216,6 +305,9 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     from .memory.experiments import MODELS
     from .memory.mil import POOLS
 
+    check_writable_file(args.out, "--out")
+    if args.report:
+        check_writable_file(args.report, "--report")
     t = time.perf_counter()
     command = " ".join(["neuroplastic", *sys.argv[1:]])
     if args.memory_command == "capacity":
@@ -261,18 +353,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("grid", nargs="?", help="grid TOML file (default: the built-in comparison)")
     r.add_argument("--stream", action="append", help="only this stream (repeatable)")
     r.add_argument("--method", action="append", help="only this method (repeatable)")
-    r.add_argument("--seeds", type=int, help="number of seeds")
+    r.add_argument("--seeds", type=SEEDS, help="number of seeds")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override, e.g. train.epochs=2, methods.ewc.lam=100, streams.split.dataset=fashion_mnist")
     r.add_argument("--quick", action="store_true", help="a one-minute subset: small experiences, one seed")
     r.add_argument("--backend", default="local", choices=["local", "ray"])
     r.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
-    r.add_argument("--workers", type=int, default=0,
+    r.add_argument("--workers", type=NON_NEGATIVE, default=0,
                    help="local backend: worker processes (default 0 = one per core; 1 = in this process)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default: auto (CUDA when present)")
     r.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
-    r.add_argument("--report", default="report.html", metavar="FILE",
-                   help="write the HTML report of the whole database here (default report.html)")
+    r.add_argument("--report", default="", metavar="FILE",
+                   help="write the HTML report of the whole database here (default: report.html beside --out)")
+    r.add_argument("--rerun-stale", action="store_true",
+                   help="recompute stored results that another version or commit of neuroplastic computed")
     r.add_argument("--no-report", dest="report", action="store_const", const=None, help="skip the report")
     r.add_argument("--figures", metavar="DIR", help="also write every figure as PNG and PDF into DIR")
     r.set_defaults(func=_cmd_run)
@@ -303,21 +397,21 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--model", action="append", help="hopfield, pseudoinverse, dense, exponential, modern, ca3 "
                      "(repeatable; default all)")
     cap.add_argument("--patterns", default="random", choices=["random", "mnist", "fashion_mnist"])
-    cap.add_argument("--n", type=int, help="random patterns: bits per pattern (default 500)")
-    cap.add_argument("--loads", type=lambda s: [int(x) for x in s.split(",")], metavar="K,K,...",
+    cap.add_argument("--n", type=POSITIVE, help="random patterns: bits per pattern (default 500)")
+    cap.add_argument("--loads", type=_int_list, metavar="K,K,...",
                      help="numbers of stored patterns (default 10,25,50,70,100,150,250,500,1000,2000)")
-    cap.add_argument("--queries", type=int, help="cues per load (default 100)")
-    cap.add_argument("--degree", type=int, help="dense: polynomial degree n (default 3)")
-    cap.add_argument("--beta", type=float, help="modern / exponential: inverse temperature")
+    cap.add_argument("--queries", type=POSITIVE, help="cues per load (default 100)")
+    cap.add_argument("--degree", type=POSITIVE, help="dense: polynomial degree n (default 3)")
+    cap.add_argument("--beta", type=_positive_float, help="modern / exponential: inverse temperature")
     mt = mem.add_parser("multitask", help="multitasking Hebbian network: Mattis overlaps against dilution")
-    mt.add_argument("--n", type=int, help="neurons (default 2000)")
-    mt.add_argument("--k", type=int, help="patterns (default 3)")
+    mt.add_argument("--n", type=POSITIVE, help="neurons (default 2000)")
+    mt.add_argument("--k", type=POSITIVE, help="patterns (default 3)")
     mil = mem.add_parser("mil", help="MNIST-bags multiple-instance learning with HopfieldPooling vs mean/max")
     mil.add_argument("--pool", action="append", help="hopfield, mean, max (repeatable; default all)")
-    mil.add_argument("--epochs", type=int, help="training epochs (default 20)")
-    mil.add_argument("--n-train", type=int, help="training bags (default 1000)")
+    mil.add_argument("--epochs", type=POSITIVE, help="training epochs (default 20)")
+    mil.add_argument("--n-train", type=POSITIVE, help="training bags (default 1000)")
     for q in (cap, mt, mil):
-        q.add_argument("--seeds", type=int, default=1)
+        q.add_argument("--seeds", type=SEEDS, default=1)
         q.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
         q.add_argument("--report", default="report.html", metavar="FILE", help="report of the whole database")
         q.add_argument("--no-report", dest="report", action="store_const", const=None)

@@ -196,8 +196,12 @@ def read_cache(name: str, verify: Callable[[dict], str | None]) -> dict[str, np.
 def write_cache(name: str, arrays: dict[str, np.ndarray]) -> Path:
     """Write atomically: a crash mid-write never leaves a half file under the final name."""
     path = cache_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".npz")
+    except OSError as e:
+        raise DataError(f"cannot write the {name} cache into {path.parent} ({e.strerror or e}); point "
+                        "NEUROPLASTIC_DATA at a writable folder (export NEUROPLASTIC_DATA=~/np-data).") from e
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **{k: arrays[k] for k in ARRAY_KEYS})

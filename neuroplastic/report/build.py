@@ -49,14 +49,16 @@ FIGURES = (
 )
 
 
-def _label(r: Result, key: str) -> str:
-    return r.cell.get(f"{key}_label") or r.cell[key]
-
-
 def group(results: list[Result]) -> "OrderedDict[str, OrderedDict[str, list[Result]]]":
+    """stream label -> method label -> results; configurations that share a label are told
+    apart by their differing keys (``run.summary.display_labels``), never averaged together."""
+    from ..run.summary import display_labels
+
+    labels = display_labels(results)
     out: OrderedDict = OrderedDict()
-    for r in sorted(results, key=lambda r: (_label(r, "stream"), _label(r, "method"), r.cell["seed"])):
-        out.setdefault(_label(r, "stream"), OrderedDict()).setdefault(_label(r, "method"), []).append(r)
+    for r in sorted(results, key=lambda r: (*labels[r.key], r.cell["seed"])):
+        s, m = labels[r.key]
+        out.setdefault(s, OrderedDict()).setdefault(m, []).append(r)
     return out
 
 
@@ -301,14 +303,28 @@ def definitions() -> str:
                    for k, (desc, hi) in METRICS.items())
 
 
+def failures_section(failures: list[dict]) -> str:
+    """The cells that raised, with their error: a report never hides a failed cell."""
+    rows = "".join(f"<tr><td>{html.escape(str(f['stream']))}</td><td>{html.escape(str(f['method']))}</td>"
+                   f"<td>{f['seed']}</td><td style='text-align:left;white-space:normal'>{html.escape(f['error'])}</td></tr>"
+                   for f in failures)
+    return (f'<section id="failures"><h2>Failed cells ({len(failures)})</h2><p class="note">These cells raised; '
+            "their configurations are stored with the error. Rerunning the same command retries them.</p>"
+            "<table><tr><th>stream</th><th>method</th><th>seed</th><th>error</th></tr>" + rows + "</table></section>")
+
+
 def build_report(results: list[Result], out: str | Path = "report.html", *,
-                 figures_dir: str | Path | None = None, title: str = "neuroplastic report") -> Path:
+                 figures_dir: str | Path | None = None, title: str = "neuroplastic report",
+                 failures: list[dict] | None = None) -> Path:
     if not results:
         raise ValueError("no results to report; run a grid first (neuroplastic run).")
     figures_dir = Path(figures_dir) if figures_dir else None
     groups = group(results)
     sections = [stream_section(s, by_method, figures_dir) for s, by_method in groups.items()]
     nav = " ".join(f'<a href="#stream-{_slug(s)}">{html.escape(s)}</a>' for s in groups)
+    if failures:
+        sections.append(failures_section(failures))
+        nav += f' <a href="#failures">failed cells ({len(failures)})</a>'
     nav += ' <a href="#provenance">provenance</a> <a href="#definitions">definitions</a>'
     n_methods = len({m for g in groups.values() for m in g})
     subtitle = (f"{len(results)} cells: {len(groups)} stream(s) &times; {n_methods} method(s) &times; seeds. "

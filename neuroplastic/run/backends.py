@@ -12,7 +12,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import time
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .cell import Cell, run_cell
 
@@ -36,7 +36,9 @@ def _exit_when_orphaned(parent: int) -> None:
             os._exit(1)
 
 
-def local(cells: list[Cell], *, workers: int = 1) -> Iterator[Outcome]:
+def local(cells: Iterable[Cell], *, workers: int = 1) -> Iterator[Outcome]:
+    """Run ``cells`` (consumed lazily: a cell is taken from the iterable only when a worker is
+    free for it, so the driver can claim each cell just before it starts)."""
     if workers <= 1:
         for cell in cells:
             try:
@@ -49,22 +51,32 @@ def local(cells: list[Cell], *, workers: int = 1) -> Iterator[Outcome]:
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ctx = mp.get_context("spawn")
+    source = iter(cells)
     with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-        futures = {pool.submit(run_cell, c): c for c in cells}
+        futures: dict = {}
         try:
-            for fut in cf.as_completed(futures):
-                cell = futures[fut]
-                try:
-                    yield cell, fut.result()
-                except Exception as e:   # noqa: BLE001
-                    yield cell, e
+            while True:
+                while len(futures) < workers:
+                    cell = next(source, None)
+                    if cell is None:
+                        break
+                    futures[pool.submit(run_cell, cell)] = cell
+                if not futures:
+                    return
+                done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    cell = futures.pop(fut)
+                    try:
+                        yield cell, fut.result()
+                    except Exception as e:   # noqa: BLE001
+                        yield cell, e
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
 
 
-def ray(cells: list[Cell], *, address: str | None = None, num_cpus: int | None = None) -> Iterator[Outcome]:
+def ray(cells: Iterable[Cell], *, address: str | None = None, num_cpus: int | None = None) -> Iterator[Outcome]:
     try:
         import ray as _ray
     except ImportError as e:
@@ -76,8 +88,17 @@ def ray(cells: list[Cell], *, address: str | None = None, num_cpus: int | None =
         started = True
     try:
         remote = _ray.remote(num_cpus=1)(run_cell)
-        pending = {remote.remote(c): c for c in cells}
-        while pending:
+        window = max(1, int(_ray.cluster_resources().get("CPU", 1)))
+        source = iter(cells)
+        pending: dict = {}
+        while True:
+            while len(pending) < window:
+                cell = next(source, None)
+                if cell is None:
+                    break
+                pending[remote.remote(cell)] = cell
+            if not pending:
+                break
             done, _ = _ray.wait(list(pending), num_returns=1)
             ref = done[0]
             cell = pending.pop(ref)

@@ -7,6 +7,7 @@ evaluated (curves for the stability gap).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -14,7 +15,6 @@ import math
 import os
 import platform
 import random
-import resource
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -115,22 +115,37 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def environment(device: torch.device) -> dict:
+@functools.lru_cache(maxsize=1)
+def code_identity() -> dict:
+    """The code that computes results: the package version and, in a git checkout, its commit."""
     import neuroplastic
 
-    env = {
-        "neuroplastic": neuroplastic.__version__, "torch": torch.__version__, "numpy": np.__version__,
+    commit = None
+    root = Path(neuroplastic.__file__).resolve().parent.parent
+    if (root / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                    text=True, timeout=5).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {"neuroplastic": neuroplastic.__version__, "git_commit": commit}
+
+
+def is_stale(env: dict, code: dict) -> bool:
+    """Whether a result's environment says other code computed it (another version, or another
+    commit where both are known)."""
+    if env.get("neuroplastic") != code["neuroplastic"]:
+        return True
+    return bool(env.get("git_commit") and code["git_commit"] and env["git_commit"] != code["git_commit"])
+
+
+def environment(device: torch.device) -> dict:
+    return {
+        **code_identity(), "torch": torch.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
         "threads": torch.get_num_threads(),
     }
-    try:
-        root = Path(neuroplastic.__file__).resolve().parent.parent
-        env["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                           text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        env["git_commit"] = None
-    return env
 
 
 def reset_peak_rss() -> bool:
@@ -144,7 +159,8 @@ def reset_peak_rss() -> bool:
 
 
 def peak_rss_mb() -> float:
-    """Peak RSS since the last reset (VmHWM), else since the process started (ru_maxrss)."""
+    """Peak RSS since the last reset (Linux: VmHWM), else the process's peak as psutil reports it
+    (Windows: peak working set), else its current RSS (macOS reports no peak)."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
@@ -152,7 +168,10 @@ def peak_rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+    import psutil
+
+    info = psutil.Process().memory_info()
+    return getattr(info, "peak_wset", info.rss) / 2**20
 
 
 def seed_everything(seed: int) -> None:
@@ -235,6 +254,19 @@ def plasticity_figures(model, x, w0: dict) -> dict:
     }
 
 
+def model_inputs(stream: list[Experience], *, heads: bool = True) -> dict:
+    """What a model needs to know of a stream: input shape, class count and, where the stream
+    gives task ids (and ``heads``), the classes of each task's head."""
+    in_shape = tuple(stream[0].test[0].shape[1:])
+    n_classes = max(max(e.classes) for e in stream) + 1
+    task_ids = sorted({e.task for e in stream if e.task is not None})
+    task_classes = None
+    if task_ids and heads:
+        by_task = {e.task: e.classes for e in stream if e.task is not None}
+        task_classes = [by_task[t] for t in range(max(task_ids) + 1)]
+    return {"in_shape": in_shape, "n_classes": n_classes, "task_classes": task_classes}
+
+
 def run_cell(cell: Cell, progress=None) -> Result:
     """Train and evaluate one cell. ``progress(done, total)`` is called after each experience."""
     if getattr(methods.METHODS[cell.method], "adapts", False):
@@ -248,15 +280,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
     stream = [_to_device(e, device) for e in streams.make(cell.stream, **stream_kwargs)]
     if not stream:
         raise ValueError(f"stream {cell.stream!r} produced no experiences")
-    in_shape = tuple(stream[0].test[0].shape[1:])
-    n_classes = max(max(e.classes) for e in stream) + 1
-    task_ids = sorted({e.task for e in stream if e.task is not None})
-    task_classes = None
-    if task_ids:
-        by_task = {e.task: e.classes for e in stream if e.task is not None}
-        task_classes = [by_task[t] for t in range(max(task_ids) + 1)]
-    model = models.make(cell.model, in_shape=in_shape, n_classes=n_classes, task_classes=task_classes,
-                        **cell.model_kwargs).to(device)
+    model = models.make(cell.model, **model_inputs(stream), **cell.model_kwargs).to(device)
     w0 = {n: p.detach().clone() for n, p in model.named_parameters() if p.dim() > 1}
     method_kwargs = dict(cell.method_kwargs)
     if "seed" in methods.METHODS[cell.method].param_names():
@@ -363,9 +387,7 @@ def run_tta_cell(cell: Cell, progress=None) -> Result:
         raise ValueError(f"{cell.method} is a test-time-adaptation method: its stream must say which clean dataset "
                          f"trains the source model (use stream 'corrupted' or 'domain_shift', not {cell.stream!r}).")
     x_tr, y_tr, _, _ = load_images(dataset)
-    n_classes = max(max(e.classes) for e in stream) + 1
-    model = models.make(cell.model, in_shape=tuple(stream[0].test[0].shape[1:]), n_classes=n_classes,
-                        **cell.model_kwargs).to(device)
+    model = models.make(cell.model, **model_inputs(stream, heads=False), **cell.model_kwargs).to(device)
     method = methods.make(cell.method, **cell.method_kwargs)
     method.setup(model, make_optimizer(model.parameters(), tr))
     source_train = {k: tr[k] for k in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay")}

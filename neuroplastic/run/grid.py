@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -79,6 +81,10 @@ def recipe_path(path: str | Path) -> Path:
     path = Path(path)
     if path.is_file():
         return path
+    if path.exists():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise ConfigError(f"grid file {path} is {kind}; give a TOML file (or a shipped recipe's name: "
+                          f"neuroplastic list recipes).")
     recipes = shipped_recipes()
     name = path.stem if path.suffix == ".toml" else path.name
     if name in recipes:
@@ -91,9 +97,65 @@ def recipe_path(path: str | Path) -> Path:
 def read_toml(path: str | Path) -> dict:
     path = recipe_path(path)
     try:
-        return tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {e.start}): save the grid as UTF-8 TOML.") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read grid file {path}: {e.strerror or e}; check its permissions.") from e
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    except RecursionError as e:
+        raise ConfigError(f"{path} nests arrays or tables too deeply to read; a grid needs at most a few levels.") from e
+
+
+#: limits that keep a typo from asking for more than a machine holds
+MAX_SEEDS = 10_000
+MAX_SEED = 2**32 - 1          # numpy's seed range
+
+
+def check_finite(node, where: str = "") -> None:
+    """Every number in a grid must be finite: NaN compares false with every bound, inf overflows."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{where or 'value'}={node!r}: numbers must be finite; give a finite value "
+                          f"(e.g. --set {where or 'KEY'}=0.01).")
+    if isinstance(node, dict):
+        for k, v in node.items():
+            check_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            check_finite(v, f"{where}[{i}]")
+
+
+def _need_table(value, where: str, example: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table, got {value!r}; e.g. {example}.")
+    return value
+
+
+def check_shape(grid: dict) -> None:
+    """The grid's top level has the right kinds of values (tables where tables go)."""
+    if not isinstance(grid, dict):
+        raise ConfigError(f"a grid must be a table of keys (streams, methods, ...), got {type(grid).__name__}.")
+    for key in grid:
+        if key not in TOP_KEYS and key not in EXPERIMENT_KEYS:
+            raise ConfigError(f"unknown grid key {key!r}.{did_you_mean(key, TOP_KEYS)} Valid: {', '.join(TOP_KEYS)}.")
+    if "train" in grid:
+        _need_table(grid["train"], "[train]", "--set train.lr=0.01 or a [train] table with lr = 0.01")
+    if "model" in grid:
+        _need_table(grid["model"], "[model]", '--set model.name=mlp or a [model] table with name = "mlp"')
+    for kind, example in (("streams", "[streams.split] with n_tasks = 5"), ("methods", "[methods.ewc] with lam = 100")):
+        if kind in grid:
+            table = _need_table(grid[kind], kind, example)
+            for label, sub in table.items():
+                _need_table(sub, f"{kind}.{label}", example)
+                for nested in ("train", "model"):
+                    if nested in sub and not (kind == "methods" and nested == "model"):
+                        _need_table(sub[nested], f"{kind}.{label}.{nested}", f"{kind}.{label}.{nested} = {{ lr = 0.01 }}")
+    for key in ("description", "device"):
+        if key in grid and not isinstance(grid[key], str):
+            raise ConfigError(f"{key}={grid[key]!r} must be a string, e.g. {key} = \"{'cpu' if key == 'device' else 'my grid'}\".")
 
 
 def apply_sets(grid: dict, sets: dict[str, Any]) -> dict:
@@ -163,7 +225,8 @@ def _check_train(train: dict, where: str) -> dict:
             raise ConfigError(f"{where}: {key}={v!r} must be a {'non-negative' if key == 'eval_every' else 'positive'} integer.")
     for key in ("lr", "momentum", "weight_decay"):
         v = t[key]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (key == "lr" and v == 0):
+        if (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0
+                or (key == "lr" and v == 0)):
             raise ConfigError(f"{where}: {key}={v!r} must be a {'positive' if key == 'lr' else 'non-negative'} "
                               f"number (e.g. --set train.{key}={DEFAULT_TRAIN[key]}).")
     if t["optimizer"] not in ("sgd", "adam"):
@@ -191,22 +254,44 @@ def _split_table(name: str, table: dict, kind: str) -> tuple[str, dict, dict]:
 
 
 def _check_seeds(seeds) -> list[int]:
-    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0:
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and 0 < seeds <= MAX_SEEDS:
         return list(range(seeds))
-    if isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > MAX_SEEDS:
+        raise ConfigError(f"seeds={seeds}: at most {MAX_SEEDS:,} seeds per grid; give fewer (e.g. --seeds 5).")
+    if (isinstance(seeds, list) and 0 < len(seeds) <= MAX_SEEDS
+            and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds)):
+        if len(set(seeds)) != len(seeds):
+            raise ConfigError(f"seeds={seeds!r} repeats a seed; list each seed once.")
         return seeds
-    raise ConfigError(f"seeds={seeds!r}: give a positive count (seeds = 3) or a list (seeds = [0, 1, 2]).")
+    raise ConfigError(f"seeds={seeds!r}: give a positive count (seeds = 3) or a list of distinct integers "
+                      f"in 0..{MAX_SEED} (seeds = [0, 1, 2]).")
+
+
+def check_device(device) -> str:
+    """auto, cpu, cuda or cuda:N, where N is a GPU this machine has."""
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise ConfigError(f"device={device!r}: use auto, cpu, cuda or cuda:N (e.g. --device cpu).")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={device!r} but CUDA is not available here; use --device cpu or auto.")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device={device!r} but this machine has {torch.cuda.device_count()} GPU(s) "
+                              f"(cuda:0..cuda:{torch.cuda.device_count() - 1}); use one of those or auto.")
+    return device
 
 
 def build_cells(grid: dict) -> list[Cell]:
     """Validate everything and expand the grid into cells (stream x method x seed)."""
+    check_shape(grid)
+    check_finite(grid)
     for key in grid:
         if key not in TOP_KEYS:
             raise ConfigError(f"unknown grid key {key!r}.{did_you_mean(key, TOP_KEYS)} Valid: {', '.join(TOP_KEYS)}.")
     seeds = _check_seeds(grid.get("seeds", 1))
-    device = grid.get("device", "auto")
-    if device not in ("auto", "cpu") and not str(device).startswith("cuda"):
-        raise ConfigError(f"device={device!r}: use auto, cpu or cuda.")
+    device = check_device(grid.get("device", "auto"))
     _check_train(grid.get("train", {}), "[train]")       # the grid-wide table; streams may override
     base_model = dict(grid.get("model", {}))
     if not grid.get("streams"):
@@ -269,6 +354,7 @@ def load_grid(source: str | Path | dict | None = None, sets: dict | None = None,
         grid = copy.deepcopy(source)
     else:
         grid = read_toml(source)
+    check_shape(grid)
     for kind, only in (("streams", streams_only), ("methods", methods_only)):
         if only:
             table = grid.get(kind, {})
@@ -285,4 +371,7 @@ def load_grid(source: str | Path | dict | None = None, sets: dict | None = None,
                     if k in keyword_names(fn) and not (k == "n_train" and table.get(k) == 0):
                         table[k] = min(v, table.get(k) or v)
         grid.setdefault("train", {})["eval_every"] = 10
-    return apply_sets(grid, sets or {})
+    grid = apply_sets(grid, sets or {})
+    check_shape(grid)
+    check_finite(grid)
+    return grid

@@ -1,6 +1,7 @@
 """From stored Results to metric values, and across seeds to mean and 95% CI."""
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
@@ -54,12 +55,52 @@ def result_metrics(r: Result) -> dict[str, float]:
     return out
 
 
-def summarize(results: list[Result]) -> list[dict]:
-    """One row per (stream, method): seeds and every metric as {mean, ci_low, ci_high}."""
-    groups: dict[tuple[str, str], list[Result]] = defaultdict(list)
+def _flat(d: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = json.dumps(v, sort_keys=True, default=str)
+    return out
+
+
+_NOT_CONFIG = ("seed", "stream_label", "method_label")
+
+
+def display_labels(results: list[Result]) -> dict[str, tuple[str, str]]:
+    """(stream label, method label) per result key. Results are grouped by their whole
+    configuration except the seed: where one label pair covers several configurations (e.g. two
+    runs of the same grid with other batch sizes), each gets its own label with the keys that
+    differ, e.g. ``finetune [train.batch_size=64]``, so they are never averaged together."""
+    configs: dict[tuple[str, str], dict[str, dict[str, str]]] = defaultdict(dict)
     for r in results:
         c = r.cell
-        groups[(c.get("stream_label") or c["stream"], c.get("method_label") or c["method"])].append(r)
+        pair = (c.get("stream_label") or c["stream"], c.get("method_label") or c["method"])
+        flat = _flat({k: v for k, v in c.items() if k not in _NOT_CONFIG})
+        configs[pair][json.dumps(flat, sort_keys=True)] = flat
+    out = {}
+    for r in results:
+        c = r.cell
+        pair = (c.get("stream_label") or c["stream"], c.get("method_label") or c["method"])
+        variants = list(configs[pair].values())
+        if len(variants) == 1:
+            out[r.key] = pair
+            continue
+        mine = _flat({k: v for k, v in c.items() if k not in _NOT_CONFIG})
+        keys = sorted({k for v in variants for k in v} - {k for k in mine if all(v.get(k) == mine[k] for v in variants)})
+        extra = ", ".join(f"{k}={mine.get(k, '-')}" for k in keys)
+        out[r.key] = (pair[0], f"{pair[1]} [{extra}]")
+    return out
+
+
+def summarize(results: list[Result]) -> list[dict]:
+    """One row per (stream, method) configuration: seeds and every metric as {mean, ci_low,
+    ci_high}. Cells that differ in anything but the seed are separate rows (``display_labels``)."""
+    groups: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    labels = display_labels(results)
+    for r in results:
+        groups[labels[r.key]].append(r)
     rows = []
     for (stream, method), rs in groups.items():
         per = [result_metrics(r) for r in rs]

@@ -68,6 +68,22 @@ def check_count(value: int | None, name: str) -> int | None:
     return value
 
 
+def check_memory(n_tasks: int, x_train: Tensor, x_test: Tensor, n_train: int | None, n_test: int | None,
+                 stream: str) -> None:
+    """Refuse a stream whose experiences would not fit in half of this machine's memory
+    (a typo such as n_tasks=1000000 fails at once instead of swapping for an hour)."""
+    import psutil
+
+    per_sample = x_train[0].numel() * x_train.element_size()
+    n_tr = len(x_train) if n_train is None else min(n_train, len(x_train))
+    n_te = len(x_test) if n_test is None else min(n_test, len(x_test))
+    need = n_tasks * (n_tr + n_te) * per_sample
+    have = psutil.virtual_memory().total
+    if need > have / 2:
+        raise ConfigError(f"stream {stream!r} with n_tasks={n_tasks} would hold {need / 2**30:.1f} GiB of inputs, more "
+                          f"than half of this machine's {have / 2**30:.0f} GiB; lower n_tasks or n_train.")
+
+
 def load_images(dataset: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The dataset with a channel axis on images: (N, 1, H, W) uint8; signals stay (N, L)."""
     x_tr, y_tr, x_te, y_te = data.load(dataset)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ._stream import (IMAGE_DATASETS, Experience, check_count, check_dataset, generator,
+from ._stream import (IMAGE_DATASETS, Experience, check_count, check_dataset, check_memory, generator,
                       load_images, take)
 
 
@@ -21,6 +21,7 @@ def permuted(*, dataset: str = "mnist", n_tasks: int = 5, first_unpermuted: bool
         raise ValueError(f"n_tasks must be a positive integer, got {n_tasks!r}.")
     x_tr, y_tr, x_te, y_te = load_images(dataset)
     shape = x_tr.shape[1:]
+    check_memory(n_tasks, x_tr, x_te, n_train, n_test, 'permuted')
     d = x_tr[0].numel()
     classes = tuple(sorted(int(c) for c in y_tr.unique()))
     stream = []

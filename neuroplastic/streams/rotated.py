@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._stream import (IMAGE_DATASETS, Experience, as_float, check_count, check_dataset,
+from ._stream import (IMAGE_DATASETS, Experience, as_float, check_count, check_dataset, check_memory,
                       generator, load_images, take, to_uint8)
 
 
@@ -38,6 +38,7 @@ def rotated(*, dataset: str = "mnist", n_tasks: int = 5, angles: list[float] | N
         angles = [t * 180.0 / n_tasks for t in range(n_tasks)]
     x_tr, y_tr, x_te, y_te = load_images(dataset)
     classes = tuple(sorted(int(c) for c in y_tr.unique()))
+    check_memory(len(angles), x_tr, x_te, n_train, n_test, 'rotated')
     stream = []
     for t, angle in enumerate(angles):
         g = generator(seed, 4, t)
