@@ -72,6 +72,17 @@ def test_windowed_forgetting_and_plasticity():
 def test_learning_curve_area():
     # beta = 1: mean of the first two evaluations of each experience from its start
     assert M.learning_curve_area(CURVE, STARTS, beta=1) == pytest.approx(((0.2 + 0.8) / 2 + (0.3 + 0.7) / 2) / 2)
+    assert M.learning_curve_area(CURVE, STARTS, 1, BOUNDARIES) == pytest.approx(((0.2 + 0.8) / 2 + (0.3 + 0.7) / 2) / 2)
+    # beta = 2: all three in-experience evaluations of each experience
+    assert M.learning_curve_area(CURVE, STARTS, 2, BOUNDARIES) == pytest.approx(((0.2 + 0.8 + 0.9) + (0.3 + 0.7 + 0.9)) / 6)
+
+
+def test_learning_curve_area_never_reads_past_the_experience():
+    """Experience 0 has 3 evaluations while it trains: beta = 3 asks for 4, so it gives none
+    (no evaluation taken while experience 1 trains counts), and neither does experience 1."""
+    assert math.isnan(M.learning_curve_area(CURVE, STARTS, 3, BOUNDARIES))
+    long = np.vstack([CURVE[:6], [[0.8, 0.95]], [[0.7, 0.9]]])      # experience 1 trains for 4 evaluations
+    assert M.learning_curve_area(long, STARTS, 3, [3, 7]) == pytest.approx((0.3 + 0.7 + 0.9 + 0.95) / 4)
 
 
 def test_plasticity_figures():

@@ -15,13 +15,19 @@ merged into the old subspace. From the second task on, the weight gradients use 
 the old subspace projected out, x - H_old^T H_old x, i.e. dW <- dW - (dW H_old^T) H_old, and the
 biases are frozen (``ProjectionMethod``).
 
-Sizes as in the paper's PMNIST script, carried to other widths as fractions of each layer's input
-dimension (exactly the paper's numbers for 784-800-800-10): ``subspace`` rows for the first task
-(80/784 of the input for the first layer, 100/800 for the head, 200/800 for the layers between),
-``grow`` (70/800) more per later task, reduced by ``shrink`` (20/800) every ``shrink_every`` (3)
-tasks, never more than the input dimension. (Absolute numbers on a narrower net would fill the
-whole input space of a 256-wide layer after two tasks and freeze it.) Hebbian rates: 0.001 for the
-first layer, 0.01 for the others (``hebb_lr``). The subspace neurons are not quantised (the
+Sizes as in the official PMNIST script (``hlop_out_num = [80, 200, 100]``, ``hlop_out_num_inc =
+[70, 70, 70]``, 20 fewer from task 3, 6 and 9 on), carried to other widths as fractions of each
+layer's input dimension (784 for the first layer, 800 for the others), so that on 784-800-800-10
+they are exactly the official numbers: ``subspace`` rows for the first task (80/784 of the input
+for the first layer, 200/800 for the layers between, 100/800 for the head), then ``grow`` (70)
+more per later task, reduced by ``shrink`` (20) at tasks 3, 6, 9, ... (``shrink_every`` = 3):
+the first layer adds 80, 70, 70, 50, 50, 50, 30, 30, 30, 10 rows over ten tasks; never more than
+the input dimension. (Absolute numbers on a narrower net would fill the whole input space of a
+256-wide layer after two tasks and freeze it.) Hebbian rates (``hebb_lr``): 0.03 for the first
+layer and 0.01 for the others by default. The official models use 0.001 for the first layer; this
+default differs because here a task has far fewer mini-batches than the official 10 tasks x
+60,000 images, and at 0.001 the first layer's rows barely move from their random start
+(``hebb_lr=[0.001, 0.01]`` gives the official rates). The subspace neurons are not quantised (the
 official ``spiking=False`` path); for spiking models the inputs are presynaptic firing rates
 (``layer_rates``), HLOP's rate traces. Reconstruction [I]: the official script rebuilds the
 optimizer per task (here: its state is cleared). Optional replay as in the official script
@@ -98,12 +104,13 @@ class HLOP(ProjectionMethod):
         if first is None:          # the paper's 784-800-800-10 sizes as fractions of each input
             frac = [80 / 784] if n == 1 else [80 / 784] + [200 / 800] * (n - 2) + [100 / 800]
             first = [max(1, round(f * d)) for f, d in zip(frac, n_in)]
+        base = [784] + [800] * (n - 1)          # the official layers' input dimensions
         if grow is None:
-            grow = [max(1, round(70 / 800 * d)) for d in n_in]
+            grow = [max(1, round(70 / b * d)) for b, d in zip(base, n_in)]
         self.first_ = per_layer(first, n, "subspace")
         self.grow_ = per_layer(grow, n, "grow")
         self.shrink_ = per_layer(self.shrink, n, "shrink") if self.shrink is not None else \
-            [round(20 / 800 * d) for d in n_in]
+            [round(20 / b * d) for b, d in zip(base, n_in)]
         lr = self.hebb_lr
         if isinstance(lr, list) and len(lr) == 2 and n != 2:
             lr = [lr[0]] + [lr[1]] * (n - 1)
@@ -116,7 +123,7 @@ class HLOP(ProjectionMethod):
     def _n_new(self, layer: int, k: int) -> int:
         if k == 0:
             return self.first_[layer]
-        return max(0, self.grow_[layer] - self.shrink_[layer] * ((k - 1) // self.shrink_every))
+        return max(0, self.grow_[layer] - self.shrink_[layer] * (k // self.shrink_every))   # shrink at 3, 6, 9
 
     def begin(self, exp) -> None:
         super().begin(exp)

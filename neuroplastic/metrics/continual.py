@@ -114,11 +114,18 @@ def windowed_plasticity(acc, w: int = 10) -> float:
     return _windowed(acc, w, -1.0)
 
 
-def learning_curve_area(acc, starts, beta: int = 10) -> float:
-    """LCA_beta (Chaudhry et al. 2019): mean over experiences k of the mean accuracy on k over the
-    first beta + 1 evaluations from the start of its training (``starts[k]``)."""
+def learning_curve_area(acc, starts, beta: int = 10, boundaries=None) -> float:
+    """LCA_beta (Chaudhry et al. 2019): mean over experiences k of the mean accuracy on k over its
+    first beta + 1 evaluations (b = 0..beta, the first at the start of its training, ``starts[k]``).
+
+    The window is clipped to the experience: only evaluations taken while k trains count (before
+    ``boundaries[k]``, the end of its training), and an experience with fewer than beta + 1 of them
+    gives no value, as ContinualEvaluation's ``TrackingLCAPluginMetric`` does; NaN when no
+    experience has enough. Without ``boundaries`` each window ends at the next experience's start."""
     acc = _curves(acc)
-    vals = [np.nanmean(acc[s : s + beta + 1, k]) for k, s in enumerate(starts) if s < len(acc)]
+    ends = list(boundaries) if boundaries is not None else [*starts[1:], len(acc)]
+    vals = [np.nanmean(acc[s : s + beta + 1, k]) for k, (s, e) in enumerate(zip(starts, ends))
+            if min(e, len(acc)) - s >= beta + 1]
     return float(np.mean(vals)) if vals else float("nan")
 
 

@@ -174,6 +174,50 @@ def peak_rss_mb() -> float:
     return getattr(info, "peak_wset", info.rss) / 2**20
 
 
+#: a weight tensor whose norm grows past this factor times (its initial norm + 1) has exploded
+EXPLODED = 1e5
+
+
+def _rates(cell: Cell) -> list[str]:
+    """The step sizes that could have driven a divergence, each with the --set that lowers it."""
+    mlabel = cell.labels[1]
+    out = [f"train.lr={cell.train['lr']:g} (--set methods.{mlabel}.train.lr={cell.train['lr'] / 10:g})"]
+    params = methods.METHODS[cell.method].param_names()
+    defaults = {}
+    try:
+        defaults = methods.METHODS[cell.method]().get_params()
+    except (TypeError, ValueError):
+        pass
+    for name in params:
+        if name == "lr" or name.endswith("_lr") or name.endswith("_rate") or name in ("eta", "alpha_lr"):
+            value = cell.method_kwargs.get(name, defaults.get(name))
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.insert(0 if name in cell.method_kwargs else len(out),
+                           f"the method's own {name}={value:g} (--set methods.{mlabel}.{name}={value / 10:g})")
+    return out
+
+
+def divergence(cell: Cell, model: torch.nn.Module, what: str, experience: int, step: int) -> "Diverged":
+    """A Diverged error that names the weights that went bad and the rates that drive them."""
+    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    where = f"; non-finite weights: {', '.join(bad[:4])}" if bad else ""
+    return Diverged(f"{cell.method} on {cell.stream} (seed {cell.seed}) diverged at experience {experience}, step "
+                    f"{step}: {what}{where}. Lower the step size that drives it: {'; or '.join(_rates(cell))}.")
+
+
+@torch.no_grad()
+def check_weights(cell: Cell, model: torch.nn.Module, norm0: dict[str, float], experience: int, step: int) -> None:
+    """Raise Diverged when a weight is non-finite or its norm exploded (a learning rule with too
+    large a rate can keep the loss finite while its weights run off to 1e13)."""
+    for name, p in model.named_parameters():
+        norm = float(p.detach().double().norm())
+        if not math.isfinite(norm):
+            raise divergence(cell, model, f"{name} is not finite", experience, step)
+        if norm > EXPLODED * (norm0.get(name, 0.0) + 1.0):
+            raise divergence(cell, model, f"the norm of {name} exploded from {norm0.get(name, 0.0):.3g} to "
+                             f"{norm:.3g}", experience, step)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -282,6 +326,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
         raise ValueError(f"stream {cell.stream!r} produced no experiences")
     model = models.make(cell.model, **model_inputs(stream), **cell.model_kwargs).to(device)
     w0 = {n: p.detach().clone() for n, p in model.named_parameters() if p.dim() > 1}
+    norm0 = {n: float(p.detach().double().norm()) for n, p in model.named_parameters()}
     method_kwargs = dict(cell.method_kwargs)
     if "seed" in methods.METHODS[cell.method].param_names():
         method_kwargs.setdefault("seed", cell.seed)
@@ -326,17 +371,15 @@ def run_cell(cell: Cell, progress=None) -> Result:
             step += 1
             n_seen += len(y)
             if not math.isfinite(float(loss)):
-                raise Diverged(
-                    f"{cell.method} on {cell.stream} (seed {cell.seed}) diverged at experience {i}, step "
-                    f"{step}: loss = {float(loss)}. Lower train.lr (now {tr['lr']}) or the method's "
-                    f"regularisation strength, e.g. --set train.lr={tr['lr'] / 10:g}."
-                )
+                raise divergence(cell, model, f"the loss is {float(loss)}", i, step)
             if tr["eval_every"] > 0 and step % tr["eval_every"] == 0:
                 train_time += time.perf_counter() - t0
+                check_weights(cell, model, norm0, i, step)
                 evaluate_curve(i)
                 t0 = time.perf_counter()
         train_time += time.perf_counter() - t0
         method.end(exp)
+        check_weights(cell, model, norm0, i, step)
         boundaries.append(len(curve))
         evaluate_curve(i)
         R.append(accuracy_row(method, stream))

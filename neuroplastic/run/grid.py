@@ -118,8 +118,8 @@ MAX_SEED = 2**32 - 1          # numpy's seed range
 def check_finite(node, where: str = "") -> None:
     """Every number in a grid must be finite: NaN compares false with every bound, inf overflows."""
     if isinstance(node, float) and not math.isfinite(node):
-        raise ConfigError(f"{where or 'value'}={node!r}: numbers must be finite; give a finite value "
-                          f"(e.g. --set {where or 'KEY'}=0.01).")
+        raise ConfigError(f"{where or 'value'}={node!r}: numbers must be finite (no nan or inf); "
+                          f"give a finite value with --set {where or 'KEY'}=... or in the grid file.")
     if isinstance(node, dict):
         for k, v in node.items():
             check_finite(v, f"{where}.{k}" if where else str(k))

@@ -84,8 +84,10 @@ class Store:
             self._open_writable()
 
     def _open_readonly(self) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory; give the results file that `neuroplastic run --out` wrote.")
         if not self.path.is_file():
-            raise StoreError(f"{self.path} does not exist or is not a file; run `neuroplastic run --out {self.path}` first.")
+            raise StoreError(f"{self.path} does not exist; run `neuroplastic run --out {self.path}` first.")
         try:
             self.conn = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
             tables = self._tables()

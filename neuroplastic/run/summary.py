@@ -37,7 +37,7 @@ def result_metrics(r: Result) -> dict[str, float]:
         out["wc_acc"] = 100 * continual.wc_acc(acc, r.curves["boundaries"])
         out["wf10"] = 100 * continual.windowed_forgetting(acc, 10)
         out["wp10"] = 100 * continual.windowed_plasticity(acc, 10)
-        out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10)
+        out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10, r.curves["boundaries"])
     else:
         out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
     online = r.curves.get("online") or []
