@@ -68,13 +68,16 @@ def test_run_cell_on_each_device(method, model, kwargs, device):
     # tasks; a split-digits stream left them at 0% on the second task, on the CPU as on CUDA
     sgd = method in ("hlop", "gpm", "owm")
     lr = (0.2 if model == "snn_mlp" else 0.05) if sgd else 1e-3
-    train = {"epochs": 1, "batch_size": 32, "optimizer": "sgd" if sgd else "adam", "lr": lr,
+    train = {"epochs": 3, "batch_size": 32, "optimizer": "sgd" if sgd else "adam", "lr": lr,
              "momentum": 0.9 if sgd else 0.0, "weight_decay": 0.0, "eval_every": 0, "eval_subset": 64}
     stream = "permuted" if sgd else "split"
     cell = Cell(stream, {"dataset": "digits", "n_tasks": 2}, method, kwargs, model, {}, train, 0, device)
     res = run_cell(cell)
     acc = res.R[-1][-1]
-    assert 0.0 <= acc <= 1.0 and acc > 0.2, acc
+    # chance on the last experience is 0.2 (split: 5 classes) or 0.1 (permuted); measured on the
+    # CPU every cell reaches 0.91-0.97 except the Hebbian MLP's slower read-out (0.41)
+    floor = 0.35 if (method, model) == ("softhebb", "mlp") else 0.8
+    assert acc > floor, acc
 
 
 @needs_cuda
@@ -107,13 +110,19 @@ def test_tta_methods_on_cuda():
     stream = streams.make("corrupted", dataset="mnist", corruptions=["gaussian_noise"], severities=[5], n_test=500)
     stream = [streams.Experience(e.index, e.train, (e.test[0].cuda(), e.test[1].cuda()), e.classes, e.task, e.meta)
               for e in stream]
+    cpu_stream = streams.make("corrupted", dataset="mnist", corruptions=["gaussian_noise"], severities=[5], n_test=500)
     for name in ("bn_adapt", "tent", "eata", "nhl"):
-        model = models.make("cnn", in_shape=(1, 28, 28), n_classes=10, channels=(4, 8), hidden=16, norm="bn").cuda()
-        m = methods.make(name).setup(model, torch.optim.SGD(model.parameters(), lr=0.05))
-        if name == "eata":
-            m.clean_ = torch.rand(64, 1, 28, 28, device="cuda")
-        r = run_tta(m, stream, batch_size=100)
-        assert 0 <= r["mean_error"] <= 100 and sum(r["n"]) == 500
+        errors = []
+        for dev, s in (("cpu", cpu_stream), ("cuda", stream)):   # the same untrained network on each device
+            torch.manual_seed(0)
+            model = models.make("cnn", in_shape=(1, 28, 28), n_classes=10, channels=(4, 8), hidden=16, norm="bn").to(dev)
+            m = methods.make(name).setup(model, torch.optim.SGD(model.parameters(), lr=0.05))
+            if name == "eata":
+                m.clean_ = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)).to(dev)
+            r = run_tta(m, s, batch_size=100)
+            assert sum(r["n"]) == 500
+            errors.append(r["mean_error"])
+        assert abs(errors[0] - errors[1]) <= 2.0, (name, errors)         # CUDA adapts as the CPU does
 
 
 @needs_cuda

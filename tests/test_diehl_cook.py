@@ -161,7 +161,7 @@ def test_diehl_cook_learns_digits_from_a_small_stream_without_labels_reaching_th
     torch.testing.assert_close(net.w.sum(0), torch.full((100,), 78.4), rtol=0.02, atol=0)
     assert float(net.theta.mean()) > 0
     acc = (m.predict(as_float(xte[:300])).argmax(1) == yte[:300]).float().mean()
-    assert acc > 0.3, acc                                        # chance is 0.1
+    assert acc > 0.4, acc                     # chance is 0.1; measured 0.49 after these 600 samples
 
 
 def test_diehl_cook_needs_its_network():

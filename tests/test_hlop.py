@@ -190,8 +190,29 @@ def layer_inputs_of(model, x):
 
 
 def test_hlop_optional_replay_keeps_a_per_class_memory_and_runs():
-    from neuroplastic.testing import check_method
+    """The memory holds, per task, the first ``replay`` training samples of each class, unchanged;
+    the replay phase after a task changes the weights (with replay off, nothing is kept)."""
+    from neuroplastic import methods, models, streams
+    from neuroplastic.testing import check_method, train_stream
 
     check_method("hlop", {"replay": 2})
-    acc_r, bwt_r = _acc_bwt("hlop", n_tasks=3, kw={"replay": 20}, n_train=3000)
-    assert 0 <= acc_r <= 100 and bwt_r > -10, (acc_r, bwt_r)
+    stream = streams.make("permuted", dataset="digits", n_tasks=3, seed=0)
+    for replay in (0, 5):
+        torch.manual_seed(0)
+        model = models.make("mlp", in_shape=(1, 8, 8), n_classes=10, widths=(32,))
+        m = methods.make("hlop", replay=replay).setup(model, torch.optim.SGD(model.parameters(), lr=0.05))
+        before = []
+        orig_replay = m._replay
+        m._replay = lambda: (before.append({n: p.clone() for n, p in model.named_parameters()}), orig_replay())
+        train_stream(m, stream, batch_size=32)
+        if replay == 0:
+            assert m.memory_ == [] and before == []
+            continue
+        assert len(m.memory_) == 3 and len(before) == 2           # replay after tasks 2 and 3
+        for exp, (mx, my) in zip(stream, m.memory_):
+            x, y = exp.train
+            assert sorted(my.tolist()) == sorted([c for c in range(10) for _ in range(5)])
+            for c in range(10):
+                first = x[(y == c).nonzero().squeeze(1)[:5]]
+                assert torch.equal(first, mx[my == c])
+        assert any(not torch.equal(before[-1][n], p) for n, p in model.named_parameters())

@@ -88,18 +88,21 @@ def test_method_tables_override_train():
         build_cells(grid)
 
 
-def test_lrh_advantage_against_swap_rate_is_reported():
-    """Claim (reported whatever its sign): LRH's online-accuracy advantage over fixed-rate SGD at
-    swap rates 0 and 20 on the same stream and seed. The test checks the comparison runs and is
-    finite; the figures go to the log (pytest -s) and the recipe gives them with CIs."""
+def test_lrh_regulation_steers_the_run(monkeypatch):
+    """LRH's decisions move its learning rate and so change the run against fixed-rate SGD on the
+    same stream and seed (a mechanism test, not the paper's claim: at this size LRH's
+    online-accuracy advantage over SGD did not reproduce, mean -0.2 / +0.6 / 0.0 points at 0 / 20
+    / 100 swaps per epoch over 3 seeds; README). With its decision switched off, LRH is SGD."""
     torch.set_num_threads(1)
-    adv = {}
-    for rate in (0, 20):
-        acc = {m: result_metrics(run_cell(_cell(m, rate)))["online_acc"] for m in ("finetune", "lrh")}
-        adv[rate] = acc["lrh"] - acc["finetune"]
-        assert all(20 < a <= 100 for a in acc.values()), acc
-    print(f"LRH - SGD online accuracy (points): rate 0 {adv[0]:+.1f}, rate 20 {adv[20]:+.1f}")
-    assert all(math.isfinite(a) for a in adv.values())
+    sgd = result_metrics(run_cell(_cell("finetune", 20)))["online_acc"]
+    r = run_cell(_cell("lrh", 20))
+    lrs = r.curves["method_trace"]["lr"]
+    assert len(set(lrs)) > 3 and max(lrs) > 0.05, (min(lrs), max(lrs))
+    assert abs(result_metrics(r)["online_acc"] - sgd) > 0.05
+    monkeypatch.setattr(LRH, "_decide", lambda self, x, y, k: None)
+    off = run_cell(_cell("lrh", 20))
+    assert set(off.curves["method_trace"]["lr"]) == {0.05}
+    assert result_metrics(off)["online_acc"] == pytest.approx(sgd)
 
 
 def _lop_cell(method, kw=None):

@@ -116,12 +116,27 @@ def test_settings_cover_every_sample_once_except_gradual(noise_stream):
     assert all((b[1][1:] >= b[1][:-1]).all() for b in sorted_batches)     # label-sorted batches
 
 
-def test_tent_and_nhl_lower_the_error_on_severity_5_noise(source_state, noise_stream):
-    """Claim (NHL paper, on MNIST-C-style noise at severity 5): both adapt below the source error.
-    Measured here (1,000 test images per corruption): see the issue note for NHL vs TENT."""
+def test_bn_statistics_do_most_of_the_adaptation_on_severity_5_noise(source_state, noise_stream):
+    """Test-batch BatchNorm statistics alone (bn_adapt) lower the error well below the source model;
+    TENT and NHL at their default rates add nothing measurable to that (README: measured 33.2 ->
+    21.6 for bn_adapt, 21.6 TENT, 21.5 NHL on seed 0)."""
     err = {name: run_tta(_method(name, source_state), noise_stream, setting="reset_each_shift")["mean_error"]
-           for name in ("source", "tent", "nhl")}
-    assert err["tent"] < err["source"] and err["nhl"] < err["source"], err
+           for name in ("source", "bn_adapt", "tent", "nhl")}
+    assert err["bn_adapt"] < err["source"] - 5, err
+    assert abs(err["tent"] - err["bn_adapt"]) < 1 and abs(err["nhl"] - err["bn_adapt"]) < 1, err
+
+
+def test_nhl_neuromodulator_adds_to_bn_adaptation_on_the_same_batches(source_state, noise_stream):
+    """What NHL's own steps add over bn_adapt on the same batches (online across the three
+    corruptions): its neuromodulator (entropy-trained per-channel affine map after the first
+    convolution) at lr 0.1 lowers the error by more than 2 points (measured 21.6 -> 17.7, seed 0);
+    with the neuromodulator switched off (mode="hebbian") the Hebbian step alone adds nothing
+    (21.5). The README gives the numbers."""
+    def err(name, **kw):
+        return run_tta(_method(name, source_state, **kw), noise_stream, setting="continual", seed=0)["mean_error"]
+
+    bn = err("bn_adapt")
+    assert err("nhl", mode="both", lr=0.1) < bn - 2, bn
 
 
 def test_tta_cells_run_from_a_grid_and_reach_the_report(tmp_path):
