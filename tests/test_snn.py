@@ -39,7 +39,10 @@ def test_spiking_mlp_reaches_97_percent_on_mnist():
     assert acc >= 0.97, acc
 
 
-def test_bf16_spike_products_match_fp32_closely():
+def test_bf16_spike_products_match_fp32_closely(monkeypatch):
+    from neuroplastic.models import snn
+
+    monkeypatch.setattr(snn, "native_bf16", lambda device_type: True)     # the bf16 path, on any CPU
     torch.manual_seed(0)
     a = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6)
     b = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6, precision="bf16")
@@ -87,3 +90,22 @@ def test_fused_spiking_layers_equal_linear_plus_the_step_loop(reset):
     for a, p in zip(grads, net.parameters()):
         assert torch.allclose(a, p.grad, atol=1e-10)
     assert torch.equal(grads[0][:, :5], torch.zeros(30, 5, dtype=torch.float64))
+
+
+def test_bf16_without_native_support_warns_and_runs_fp32(monkeypatch, caplog):
+    from neuroplastic.models import snn
+
+    monkeypatch.setattr(snn, "native_bf16", lambda device_type: False)
+    torch.manual_seed(0)
+    a = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6)
+    b = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6, precision="bf16")
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(16, 784)
+    torch.manual_seed(1)
+    ya = a(x)
+    torch.manual_seed(1)
+    with caplog.at_level("WARNING", logger="neuroplastic.models.snn"):
+        yb = b(x)
+        b(x)
+    assert torch.equal(ya, yb)
+    assert len([r for r in caplog.records if "no native bfloat16" in r.getMessage()]) == 1

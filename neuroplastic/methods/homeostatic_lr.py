@@ -7,8 +7,11 @@ rate), a smaller one inhibitory (lowers it); the step is eta0 / 10 and eta is cl
 Training is plain mini-batch gradient descent (the harness's SGD must have momentum 0 and no
 weight decay; the method sets the learning rate of its parameter groups).
 
-* ``lrh`` (homeostatic decision): every ``interval`` samples (once more than ``memory`` have been
-  seen), at that sample i the learner simulates two updates with the gradient accumulated in the
+* ``lrh`` (homeostatic decision): at most once per mini-batch, at the batch's first sample i whose
+  global index is a multiple of ``interval`` (once more than ``memory`` samples have been seen);
+  with a batch no larger than ``interval`` (the paper's 10 and 10) that is every ``interval``
+  samples, as in the official loop, while a larger batch holds fewer decisions. At sample i the
+  learner simulates two updates with the gradient accumulated in the
   current batch so far: "leave it" (eta) and "take it" (eta +- step by the valence of its own
   *prediction* for sample i), and scores both on the ``memory`` most recent samples before i. If
   "take it" scores higher, eta moves by the step in the direction of sample i's *true* label's
