@@ -306,8 +306,8 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     from .memory.mil import POOLS
 
     check_writable_file(args.out, "--out")
-    if args.report:
-        check_writable_file(args.report, "--report")
+    if _report_path(args):
+        check_writable_file(_report_path(args), "--report")
     t = time.perf_counter()
     command = " ".join(["neuroplastic", *sys.argv[1:]])
     if args.memory_command == "capacity":
@@ -321,12 +321,12 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     else:
         ran, skipped = run_multitask(seeds=args.seeds, out=args.out, command=command, n=args.n, k=args.k)
     print(f"{ran} memory cells ran, {skipped} already in {args.out} ({time.perf_counter() - t:.1f} s)")
-    if args.report:
+    if _report_path(args):
         from .report import build_report
         from .run import Store
 
-        with Store(args.out) as store:
-            path = build_report(store.results(), args.report)
+        with Store(args.out, readonly=True) as store:
+            path = build_report(store.results(), _report_path(args))
         print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0
 
@@ -413,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     for q in (cap, mt, mil):
         q.add_argument("--seeds", type=SEEDS, default=1)
         q.add_argument("--out", default="results.db", help="SQLite results file (default results.db)")
-        q.add_argument("--report", default="report.html", metavar="FILE", help="report of the whole database")
+        q.add_argument("--report", default="", metavar="FILE",
+                       help="report of the whole database (default: report.html beside --out)")
         q.add_argument("--no-report", dest="report", action="store_const", const=None)
         q.set_defaults(func=_cmd_memory)
 

@@ -39,15 +39,21 @@ def test_spiking_mlp_reaches_97_percent_on_mnist():
     assert acc >= 0.97, acc
 
 
-def test_bf16_spike_products_match_fp32_closely(monkeypatch):
+def _fp32_and_bf16(monkeypatch, native: bool):
+    """The same network in fp32 and in bf16 precision, and one input; ``native``: whether the
+    device is taken to have native bfloat16 products."""
     from neuroplastic.models import snn
 
-    monkeypatch.setattr(snn, "native_bf16", lambda device_type: True)     # the bf16 path, on any CPU
+    monkeypatch.setattr(snn, "native_bf16", lambda device_type: native)
     torch.manual_seed(0)
     a = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6)
     b = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6, precision="bf16")
     b.load_state_dict(a.state_dict())
-    x = torch.rand(16, 784)
+    return a, b, torch.rand(16, 784)
+
+
+def test_bf16_spike_products_match_fp32_closely(monkeypatch):
+    a, b, x = _fp32_and_bf16(monkeypatch, native=True)      # the bf16 path, on any CPU
     torch.manual_seed(1)
     ya = a(x)
     ya.sum().backward()
@@ -93,14 +99,7 @@ def test_fused_spiking_layers_equal_linear_plus_the_step_loop(reset):
 
 
 def test_bf16_without_native_support_warns_and_runs_fp32(monkeypatch, caplog):
-    from neuroplastic.models import snn
-
-    monkeypatch.setattr(snn, "native_bf16", lambda device_type: False)
-    torch.manual_seed(0)
-    a = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6)
-    b = SpikingMLP(in_shape=(784,), n_classes=10, widths=(64,), T=6, precision="bf16")
-    b.load_state_dict(a.state_dict())
-    x = torch.rand(16, 784)
+    a, b, x = _fp32_and_bf16(monkeypatch, native=False)
     torch.manual_seed(1)
     ya = a(x)
     torch.manual_seed(1)
