@@ -4,7 +4,7 @@ from pathlib import Path
 
 import neuroplastic
 
-LAYER = {"data": 0, "streams": 1, "neurons": 1, "rules": 2, "memory": 2, "models": 2, "metrics": 2,
+LAYER = {"data": 0, "streams": 1, "neurons": 1, "reservoir": 1, "rules": 2, "memory": 2, "models": 2, "metrics": 2,
          "methods": 3, "testing": 4, "run": 4, "report": 5, "cli": 6}
 ROOT = Path(neuroplastic.__file__).parent
 

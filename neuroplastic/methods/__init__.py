@@ -8,6 +8,7 @@ from .bn_adapt import BNAdapt
 from .derpp import DERpp
 from .diehl_cook import DiehlCookMethod
 from .eata import EATA
+from .esn import ESN
 from .er import ER
 from .ewc import EWC
 from .fetril import FeTrIL, FrozenNCM
@@ -20,6 +21,7 @@ from .homeostatic_lr import LRH, LRR
 from .interventions import AdaptiveUpdateRatio, ReDo, ShrinkPerturb
 from .hopfield_memory import HopfieldMemory
 from .joint import Joint
+from .lsm import LSM, LSMSTDP, NALSM
 from .lwf import LwF
 from .metaplastic import Metaplastic
 from .nhl import NHL
@@ -38,7 +40,8 @@ METHODS: dict[str, type[Method]] = {
     "hopfield_memory": HopfieldMemory, "lrh": LRH, "lrr": LRR,
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
     "granet": GraNet, "gmp": GMP, "fetril": FeTrIL, "ncm": FrozenNCM,
-    "metaplastic": Metaplastic,
+    "metaplastic": Metaplastic, "nalsm": NALSM, "lsm_stdp": LSMSTDP, "lsm": LSM,
+    "esn": ESN,
 }
 
 

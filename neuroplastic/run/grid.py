@@ -20,7 +20,8 @@ epochs = 2
 [methods.ewc]
 lam = 100
 [methods.ewc_online]       # a second configuration of the same method
-                           # (a method table may hold train = { optimizer = "adam", lr = 1e-3 })
+                           # (a method table may hold train = { optimizer = "adam", lr = 1e-3 }
+                           #  and its own model = { name = "esn" })
 method = "ewc"
 mode = "online"
 ```
@@ -150,9 +151,9 @@ def check_shape(grid: dict) -> None:
             table = _need_table(grid[kind], kind, example)
             for label, sub in table.items():
                 _need_table(sub, f"{kind}.{label}", example)
-                for nested in ("train", "model"):
-                    if nested in sub and not (kind == "methods" and nested == "model"):
-                        _need_table(sub[nested], f"{kind}.{label}.{nested}", f"{kind}.{label}.{nested} = {{ lr = 0.01 }}")
+                for nested, example in (("train", "{ lr = 0.01 }"), ("model", '{ name = "mlp" }')):
+                    if nested in sub:
+                        _need_table(sub[nested], f"{kind}.{label}.{nested}", f"{kind}.{label}.{nested} = {example}")
     for key in ("description", "device"):
         if key in grid and not isinstance(grid[key], str):
             raise ConfigError(f"{key}={grid[key]!r} must be a string, e.g. {key} = \"{'cpu' if key == 'device' else 'my grid'}\".")
@@ -253,6 +254,18 @@ def _split_table(name: str, table: dict, kind: str) -> tuple[str, dict, dict]:
     return registered, table, nested
 
 
+def _check_model(label: str, model: dict, where: str) -> str:
+    """The model table's name and keywords exist; returns the name."""
+    model_name = model["name"]
+    cls = models.MODELS[check_name(model_name, models.MODELS, "model")]
+    valid_m = [k for k in keyword_names(cls) if k not in ("in_shape", "n_classes", "task_classes")]
+    for k in model:
+        if k != "name" and k not in valid_m:
+            raise ConfigError(f"{where} {model_name!r}: unknown keyword {k!r}.{did_you_mean(k, valid_m)} "
+                              f"Valid keywords: {', '.join(valid_m)}.")
+    return model_name
+
+
 def _check_seeds(seeds) -> list[int]:
     if isinstance(seeds, int) and not isinstance(seeds, bool) and 0 < seeds <= MAX_SEEDS:
         return list(range(seeds))
@@ -311,36 +324,39 @@ def build_cells(grid: dict) -> list[Cell]:
             _check_type(fn, k, v, f"streams.{label}")
         t = _check_train({**grid.get("train", {}), **nested.get("train", {})}, f"streams.{label}.train")
         model = _model_table(base_model, nested.get("model", {}))
-        model_name = model.pop("name")
-        cls = models.MODELS[check_name(model_name, models.MODELS, "model")]
-        valid_m = [k for k in keyword_names(cls) if k not in ("in_shape", "n_classes", "task_classes")]
-        for k in model:
-            if k not in valid_m:
-                raise ConfigError(f"model {model_name!r}: unknown keyword {k!r}.{did_you_mean(k, valid_m)} "
-                                  f"Valid keywords: {', '.join(valid_m)}.")
+        model_name = _check_model(label, model, "model")
+        model.pop("name")
         stream_specs.append((label, name, kwargs, model_name, model, t))
 
     method_specs = []
     for label, table in grid["methods"].items():
         table = dict(table)
         method_train = table.pop("train", {})
+        method_model = table.pop("model", None)
         if not isinstance(method_train, dict):
             raise ConfigError(f"methods.{label}.train must be a table of [train] keys, e.g. train = {{ optimizer = \"adam\" }}.")
         name, kwargs, _ = _split_table(label, table, "method")
+        if method_model is not None:          # the method's own model (e.g. esn beside liquid-state machines)
+            _check_model(label, _model_table({}, method_model), f"methods.{label}.model")
         try:
             methods.make(name, **kwargs)             # validates names, keywords and values
         except ValueError as e:                       # ConfigError is a ValueError too
             raise ConfigError(f"methods.{label}: {e}") from e
         except TypeError as e:
             raise ConfigError(f"methods.{label}: {e}") from e
-        method_specs.append((label, name, kwargs, method_train))
+        method_specs.append((label, name, kwargs, method_train, method_model))
 
     cells = []
     for slabel, sname, skw, mname, mkw, t in stream_specs:
-        for mlabel, meth, methkw, mtrain in method_specs:
+        for mlabel, meth, methkw, mtrain, mmodel in method_specs:
             tt = _check_train({**t, **mtrain}, f"methods.{mlabel}.train") if mtrain else t
+            name_m, kw_m = mname, mkw
+            if mmodel is not None:
+                table = _model_table({"name": mname, **mkw}, mmodel)
+                name_m = table.pop("name")
+                kw_m = table
             for seed in seeds:
-                cells.append(Cell(sname, skw, meth, methkw, mname, mkw, tt, seed, device, slabel, mlabel))
+                cells.append(Cell(sname, skw, meth, methkw, name_m, kw_m, tt, seed, device, slabel, mlabel))
     return cells
 
 

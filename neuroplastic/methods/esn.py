@@ -1,0 +1,65 @@
+"""Echo-state network with a ridge-regression read-out (Jaeger 2001; reservoirpy's ``Ridge``), the
+non-spiking reference for the liquid state machines (``model.name = "esn"``).
+
+``observe`` records the reservoir features of each batch (one pass; ``train.epochs`` ignored);
+``end`` fits the linear read-out in closed form on the experience's features and one-hot
+targets: W = Y^T X (X^T X + ridge I)^-1, with a bias column. On a stream the read-out is refitted
+on each experience alone (it forgets old classes, as fine-tuning does).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..streams import Experience, as_float
+from ._method import Method, check, is_number
+
+
+class ESN(Method):
+    needs_model = "esn"
+    check_model_kwargs = {"units": 50}
+
+    def __init__(self, *, ridge: float = 1e-4) -> None:
+        super().__init__()
+        check(is_number(ridge) and ridge >= 0, "ridge", ridge, "a number >= 0 (L2 penalty of the read-out)")
+        self.ridge = ridge
+        self.feats_: list[Tensor] = []
+        self.labels_: list[Tensor] = []
+
+    def setup(self, model, optimizer):
+        if not hasattr(model, "w_in"):
+            raise ValueError("esn reads a rate reservoir: use model.name = \"esn\".")
+        return super().setup(model, optimizer)
+
+    def begin(self, exp: Experience) -> None:
+        super().begin(exp)
+        self.feats_, self.labels_ = [], []
+
+    def batches(self, exp, *, batch_size, epochs, generator):
+        x, y = exp.train
+        for i in range(0, len(y), max(batch_size, 1)):
+            yield as_float(x[i:i + batch_size]), y[i:i + batch_size]
+
+    def observe(self, x: Tensor, y: Tensor) -> Tensor:
+        f = self.model.features(x)
+        self.feats_.append(f)
+        self.labels_.append(y)
+        with torch.no_grad():
+            return F.cross_entropy(self.model.head(f, self.task_), y).detach()
+
+    @torch.no_grad()
+    def end(self, exp: Experience) -> None:
+        x, y = torch.cat(self.feats_).double(), torch.cat(self.labels_)
+        self.feats_, self.labels_ = [], []
+        fc = self.model.head.fc
+        x1 = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], 1)
+        target = F.one_hot(y, fc.out_features).double()
+        gram = x1.t() @ x1 + self.ridge * torch.eye(x1.shape[1], dtype=x.dtype, device=x.device)
+        w = torch.linalg.solve(gram, x1.t() @ target)         # (features + 1, classes)
+        fc.weight.copy_(w[:-1].t().float())
+        fc.bias.copy_(w[-1].float())
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
+        return self.model.head(self.model.features(x), task)

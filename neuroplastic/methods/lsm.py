@@ -1,0 +1,170 @@
+"""Liquid state machines: a spatial LIF liquid, optionally shaped by plasticity before use, then
+frozen; a linear read-out of its spike counts is the only trained part (``model="liquid"``).
+
+* ``nalsm``: NALSM (Ivanov & Michmizos, "Increasing Liquid State Machine Performance with Edge-of-
+  Chaos Dynamics Organized by Astrocyte-modulated Plasticity", NeurIPS 2021; read from
+  combra-lab/NALSM). Before the first experience the liquid runs an initialisation phase on
+  ``init_samples`` training samples, ``init_ms`` (20) ms each, one at a time, with trace STDP
+  whose depression rate is a global astrocyte's state (``reservoir.plasticity``); the paper uses
+  50,000 samples.
+* ``lsm_stdp``: the same phase with the depression rate fixed to the potentiation rate, no
+  astrocyte (the paper's LSM+STDP baseline).
+* ``lsm``: the random liquid, never plastic (Maass et al. 2002, the paper's LSM baseline).
+
+Each sample is presented for the model's ``steps`` (250) ms; the read-out (``readout="softmax"``)
+is a linear softmax on the spike counts trained after each experience on its counts with Adadelta
+(lr 0.1 and L2 5e-10 as NALSM_OUTPUT_LAYER.py; mini-batches of 256 [I]) for at most
+``readout_epochs`` epochs, keeping the epoch with the best accuracy on a validation split of
+``val_fraction`` of the experience's training samples (the paper: 10,000 of 60,000), patience
+``patience`` epochs. ``readout="ncm"`` keeps the mean count vector of every class seen and
+predicts the nearest one: a class-incremental read-out that does not forget, since the liquid is
+frozen. The softmax read-out is retrained on each experience's counts only, so on a stream it
+forgets old classes as fine-tuning does.
+
+The training batches only drive the frozen liquid: ``observe`` records their spike counts (one
+pass, ``train.epochs`` ignored) and returns the current read-out's loss on them.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..reservoir.plasticity import Astrocyte, simulate_plastic
+from ..streams import Experience, as_float
+from ._method import Method, check, is_number
+
+
+class _LSM(Method):
+    needs_model = "liquid"
+    check_model_kwargs = {"grid": [4, 4, 4], "steps": 20}
+    scenarios = ("class", "task")
+    plastic: str = "none"          # none | stdp | astro
+
+    def __init__(self, *, init_samples: int = 5000, init_ms: int = 20, eta: float = 0.15,
+                 astro_w: float = 0.015, astro_tau: float = 100.0, readout: str = "softmax",
+                 readout_lr: float = 0.1, readout_epochs: int = 100, patience: int = 10,
+                 val_fraction: float = 0.1, seed: int = 0) -> None:
+        super().__init__()
+        check(isinstance(init_samples, int) and init_samples >= 0, "init_samples", init_samples, "an integer >= 0")
+        check(isinstance(init_ms, int) and init_ms >= 1, "init_ms", init_ms,
+              "an integer >= 1 (ms per sample; the step is 1 ms)")
+        for name, v in (("eta", eta), ("astro_tau", astro_tau), ("readout_lr", readout_lr)):
+            check(is_number(v) and v > 0, name, v, "a number > 0")
+        check(is_number(astro_w), "astro_w", astro_w, "a number (0.015 for 1,000 neurons, 0.0075 for 8,000)")
+        check(readout in ("softmax", "ncm"), "readout", readout, "'softmax' or 'ncm'")
+        check(isinstance(readout_epochs, int) and readout_epochs >= 1, "readout_epochs", readout_epochs, "an integer >= 1")
+        check(isinstance(patience, int) and patience >= 1, "patience", patience, "an integer >= 1")
+        check(is_number(val_fraction) and 0 <= val_fraction < 1, "val_fraction", val_fraction, "a number in [0, 1)")
+        self.init_samples, self.init_ms, self.eta, self.astro_w, self.astro_tau = init_samples, init_ms, eta, astro_w, astro_tau
+        self.readout, self.readout_lr, self.readout_epochs, self.patience = readout, readout_lr, readout_epochs, patience
+        self.val_fraction, self.seed = val_fraction, seed
+        self.counts_: list[Tensor] = []
+        self.labels_: list[Tensor] = []
+        self.means_: dict[int, Tensor] = {}
+        self.init_trace_: dict = {}
+        self.trace_: dict = {}
+
+    def setup(self, model, optimizer):
+        if not hasattr(model, "liquid"):
+            raise ValueError(f"{type(self).__name__.lower()} drives a spiking liquid: use model.name = \"liquid\".")
+        return super().setup(model, optimizer)
+
+    def begin(self, exp: Experience) -> None:
+        first = self.task_ is None and not self.seen_classes_
+        super().begin(exp)
+        self.counts_, self.labels_ = [], []
+        x = exp.train[0]
+        if first:
+            self.model.rates(as_float(x))                     # the encoding's scale: the official train-set max
+            if self.plastic != "none" and self.init_samples:
+                g = torch.Generator().manual_seed(self.seed)
+                idx = torch.randperm(len(x), generator=g)[: self.init_samples].to(x.device)
+                astro = Astrocyte(w=self.astro_w, tau=self.astro_tau) if self.plastic == "astro" else None
+                trace = simulate_plastic(self.model.liquid, self.model.rates(as_float(x[idx])), self.init_ms,
+                                         self.model.params_lif, eta=self.eta, astrocyte=astro,
+                                         generator=torch.Generator(device=x.device).manual_seed(self.seed + 1))
+                self.init_trace_ = {"astro": trace.astro.tolist() if astro else [],
+                                    "liquid_spikes": trace.rate.tolist()}
+
+    def batches(self, exp, *, batch_size, epochs, generator):
+        x, y = exp.train
+        for i in range(0, len(y), max(batch_size, 1)):      # one pass: the frozen liquid's counts are kept
+            yield as_float(x[i:i + batch_size]), y[i:i + batch_size]
+
+    def observe(self, x: Tensor, y: Tensor) -> Tensor:
+        counts = self.model.features(x)
+        self.counts_.append(counts)
+        self.labels_.append(y)
+        with torch.no_grad():
+            return F.cross_entropy(self.model.head(counts, self.task_), y).detach()
+
+    def end(self, exp: Experience) -> None:
+        feats, y = torch.cat(self.counts_), torch.cat(self.labels_)
+        self.counts_, self.labels_ = [], []
+        if self.readout == "ncm":
+            for c in y.unique().tolist():
+                self.means_[c] = feats[y == c].mean(0)
+            return
+        self._fit_softmax(feats, y)
+
+    def _fit_softmax(self, feats: Tensor, y: Tensor) -> None:
+        head = self.model.head
+        g = torch.Generator().manual_seed(self.seed + 2)
+        perm = torch.randperm(len(y), generator=g).to(y.device)
+        n_val = int(len(y) * self.val_fraction)
+        val, tr = perm[:n_val], perm[n_val:]
+        opt = torch.optim.Adadelta(head.parameters(), lr=self.readout_lr, weight_decay=5e-10)
+        best, best_state, waited = -1.0, None, 0
+        for epoch in range(self.readout_epochs):
+            order = tr[torch.randperm(len(tr), generator=g).to(y.device)]
+            for i in range(0, len(order), 256):
+                b = order[i:i + 256]
+                loss = F.cross_entropy(head(feats[b], self.task_), y[b])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            if n_val == 0:
+                continue
+            with torch.no_grad():
+                acc = float((head(feats[val], self.task_).argmax(1) == y[val]).float().mean())
+            if acc > best:
+                best, waited = acc, 0
+                best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        if best_state is not None:
+            head.load_state_dict(best_state)
+        self.trace_.setdefault("readout_val_acc", []).append(best)
+        self.trace_.setdefault("readout_epochs", []).append(epoch + 1)
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
+        counts = self.model.features(x)
+        if self.readout == "ncm":
+            n_classes = self.model.head.fc.out_features
+            scores = torch.full((len(x), n_classes), -float("inf"), device=x.device)
+            for c, mu in self.means_.items():
+                scores[:, c] = -(counts - mu).pow(2).sum(1)
+            return torch.nan_to_num(scores, neginf=-1e30)
+        return self.model.head(counts, task)
+
+
+class LSM(_LSM):
+    """Random liquid, no plasticity (Maass et al. 2002): the paper's LSM baseline."""
+
+    plastic = "none"
+
+
+class LSMSTDP(_LSM):
+    """STDP in the liquid with a fixed depression rate (= eta), no astrocyte: the LSM+STDP baseline."""
+
+    plastic = "stdp"
+
+
+class NALSM(_LSM):
+    """STDP whose depression rate is set by a global astrocyte (NALSM, Ivanov & Michmizos 2021)."""
+
+    plastic = "astro"

@@ -1,0 +1,110 @@
+"""Simulating a liquid at 1 ms per step, a batch of samples at once (NALSM_LIF_v1.py,
+NALSM_CONSTRUCTOR_MNIST.py's loop, as read from combra-lab/NALSM).
+
+Every neuron, input neurons included, is a current-based LIF neuron (tau_v = 64 ms, threshold 20,
+refractory 2 ms, reset to 0). Per step, in the official order:
+
+    s      = [v * (refractory < 1) >= v_th]              spikes
+    v      = v * (1 - s)                                 reset
+    k      = 1 where s                                   each neuron's synaptic kernel restarts
+    v_liq += W k + b - v / tau_v                         k = exp(-t_since_spike / tau_u) / tau_u, tau_u = 1 ms
+    v_inp += 100 * Bernoulli(p) + b - v / tau_v          Poisson input: p = pixel / sum / max
+    k      = k * exp(-1 / tau_u)
+    refractory = (refractory - 1) * (1 - s) + 2 s
+
+Only the last spike of a neuron drives its synapses (the official per-synapse time since the last
+presynaptic spike). The kernel starts at exp(-20) (the official t_lim); the official code clips the
+time since a spike at 100 ms, i.e. the kernel at exp(-100), a difference below float precision.
+``simulate`` runs frozen weights with the batch in one (B, n + n_in) @ (n + n_in, n) product per
+step; ``simulate_plastic`` runs one sample at a time with STDP and the astrocyte
+(``reservoir.plasticity``), as the paper's initialisation phase does (batch 1).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from .liquid import Liquid
+
+
+class LIFParams(NamedTuple):
+    """The official liquid and input neurons' constants (generate_spatial_network.py)."""
+
+    tau_v: float = 64.0          # ms, membrane time constant
+    v_th: float = 20.0           # threshold
+    t_rfr: float = 2.0           # ms, refractory period
+    tau_u: float = 1.0           # ms, synaptic kernel (the official uniform_discrete [1, 2) draws 1)
+    bias: float = 0.0
+    input_current: float = 100.0  # per input Poisson event
+    k0: float = math.exp(-20.0)  # the kernel before any spike (official t_lim = 20 ms)
+
+
+def check_params(p: LIFParams, steps: int | None = None) -> LIFParams:
+    for name in ("tau_v", "v_th", "tau_u", "input_current"):
+        v = getattr(p, name)
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{name}={v!r} is invalid: expected a finite number > 0.")
+    if not (p.t_rfr >= 0):
+        raise ValueError(f"t_rfr={p.t_rfr!r} is invalid: expected a refractory time >= 0 ms.")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"a presentation of {steps!r} steps is invalid: it must last at least one 1-ms step.")
+    return p
+
+
+def poisson_rates(x: Tensor, scale: float | None = None) -> tuple[Tensor, float]:
+    """The official input encoding: each image divided by its pixel sum, then by the largest such
+    value (``scale``; computed from ``x`` when None): per-pixel spike probabilities per 1-ms step.
+    Returns (probabilities (B, n_in), scale)."""
+    x = x.flatten(1).float()
+    x = x / x.sum(1, keepdim=True).clamp_min(1e-12)
+    if scale is None:
+        scale = float(x.max())
+    return (x / scale).clamp_(0, 1), scale
+
+
+class State(NamedTuple):
+    v: Tensor        # (B, n + n_in)
+    rfr: Tensor      # (B, n + n_in) refractory counter
+    k: Tensor        # (B, n + n_in) synaptic kernel of each neuron's last spike
+
+
+def initial_state(batch: int, n_total: int, p: LIFParams, device=None) -> State:
+    z = torch.zeros(batch, n_total, device=device)
+    return State(z, z.clone(), torch.full_like(z, p.k0))
+
+
+def lif_step(state: State, w_t: Tensor, rates: Tensor, n: int, p: LIFParams,
+             generator: torch.Generator | None = None) -> tuple[Tensor, State]:
+    """One 1-ms step of every neuron. ``w_t``: the weights transposed, (n + n_in, n); ``rates``
+    (B, n_in). Returns the spikes of this step (B, n + n_in) and the new state."""
+    v, rfr, k = state
+    s = (v * (rfr < 1) >= p.v_th).to(v.dtype)
+    v = v * (1 - s)
+    k = torch.where(s.bool(), 1.0 / p.tau_u, k)
+    drive = torch.bernoulli(rates, generator=generator) * p.input_current
+    v = v + torch.cat([k @ w_t, drive], 1) + p.bias - v / p.tau_v
+    k = k * math.exp(-1.0 / p.tau_u)
+    rfr = (rfr - 1) * (1 - s) + s * p.t_rfr
+    return s, State(v, rfr, k)
+
+
+@torch.no_grad()
+def simulate(liquid: Liquid, rates: Tensor, steps: int, p: LIFParams = LIFParams(), *,
+             generator: torch.Generator | None = None, record: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Present ``rates`` (B, n_in) for ``steps`` ms to the frozen liquid. Returns the liquid
+    neurons' spike counts (B, n) and, with ``record``, the spike trains (steps, B, n) as uint8."""
+    check_params(p, steps)
+    n = liquid.n
+    state = initial_state(len(rates), n + liquid.n_in, p, rates.device)
+    w_t = liquid.w.t().contiguous()
+    counts = torch.zeros(len(rates), n, device=rates.device)
+    trains = torch.zeros(steps, len(rates), n, dtype=torch.uint8, device=rates.device) if record else None
+    for t in range(steps):
+        s, state = lif_step(state, w_t, rates, n, p, generator)
+        counts += s[:, :n]
+        if record:
+            trains[t] = s[:, :n]
+    return counts, trains
