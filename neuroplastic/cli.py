@@ -280,7 +280,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     if args.what == "metrics":
         for name, (desc, higher) in metrics.METRICS.items():
-            print(f"{name:14s} {desc} ({'higher' if higher else 'lower'} is better)")
+            print(f"{name:14s} {desc}" + ("" if higher is None else f" ({'higher' if higher else 'lower'} is better)"))
         return 0
     if args.what == "recipes":
         from .run.grid import read_toml, shipped_recipes

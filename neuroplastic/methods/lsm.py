@@ -21,6 +21,11 @@ predicts the nearest one: a class-incremental read-out that does not forget, sin
 frozen. The softmax read-out is retrained on each experience's counts only, so on a stream it
 forgets old classes as fine-tuning does.
 
+Before the first experience's read-out, the liquid's branching factor and firing rate are
+measured on ``probe`` (32) training samples at the model's presentation length and recorded in
+``trace_`` (the ``branching``, ``bf_gap`` and ``liquid_hz`` metrics), with the astrocyte state and
+the liquid's spikes per sample over the initialisation phase.
+
 The training batches only drive the frozen liquid: ``observe`` records their spike counts (one
 pass, ``train.epochs`` ignored) and returns the current read-out's loss on them.
 """
@@ -30,7 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..metrics.criticality import branching_factor, firing_rate
 from ..reservoir.plasticity import Astrocyte, simulate_plastic
+from ..reservoir.simulate import simulate
 from ..streams import Experience, as_float
 from ._method import Method, check, is_number
 
@@ -44,7 +51,7 @@ class _LSM(Method):
     def __init__(self, *, init_samples: int = 5000, init_ms: int = 20, eta: float = 0.15,
                  astro_w: float = 0.015, astro_tau: float = 100.0, readout: str = "softmax",
                  readout_lr: float = 0.1, readout_epochs: int = 100, patience: int = 10,
-                 val_fraction: float = 0.1, seed: int = 0) -> None:
+                 val_fraction: float = 0.1, probe: int = 32, seed: int = 0) -> None:
         super().__init__()
         check(isinstance(init_samples, int) and init_samples >= 0, "init_samples", init_samples, "an integer >= 0")
         check(isinstance(init_ms, int) and init_ms >= 1, "init_ms", init_ms,
@@ -58,11 +65,11 @@ class _LSM(Method):
         check(is_number(val_fraction) and 0 <= val_fraction < 1, "val_fraction", val_fraction, "a number in [0, 1)")
         self.init_samples, self.init_ms, self.eta, self.astro_w, self.astro_tau = init_samples, init_ms, eta, astro_w, astro_tau
         self.readout, self.readout_lr, self.readout_epochs, self.patience = readout, readout_lr, readout_epochs, patience
-        self.val_fraction, self.seed = val_fraction, seed
+        check(isinstance(probe, int) and probe >= 1, "probe", probe, "an integer >= 1 (samples for the diagnostics)")
+        self.val_fraction, self.probe, self.seed = val_fraction, probe, seed
         self.counts_: list[Tensor] = []
         self.labels_: list[Tensor] = []
         self.means_: dict[int, Tensor] = {}
-        self.init_trace_: dict = {}
         self.trace_: dict = {}
 
     def setup(self, model, optimizer):
@@ -84,8 +91,22 @@ class _LSM(Method):
                 trace = simulate_plastic(self.model.liquid, self.model.rates(as_float(x[idx])), self.init_ms,
                                          self.model.params_lif, eta=self.eta, astrocyte=astro,
                                          generator=torch.Generator(device=x.device).manual_seed(self.seed + 1))
-                self.init_trace_ = {"astro": trace.astro.tolist() if astro else [],
-                                    "liquid_spikes": trace.rate.tolist()}
+                per_sample = lambda t: t.reshape(-1, self.init_ms).mean(1).tolist()   # noqa: E731
+                self.trace_["init_astro"] = per_sample(trace.astro) if astro else []
+                self.trace_["init_liquid_spikes"] = per_sample(trace.rate)
+            self._diagnose(as_float(x[-self.probe:]))
+
+    @torch.no_grad()
+    def _diagnose(self, x: Tensor) -> None:
+        """Branching factor and firing rate of the liquid as it will be used (frozen), on ``probe``
+        training samples presented for the model's ``steps`` ms (``metrics.criticality``)."""
+        model = self.model
+        g = torch.Generator(device=x.device).manual_seed(self.seed + 3)
+        counts, trains = simulate(model.liquid, model.rates(x), model.steps, model.params_lif, generator=g,
+                                  record=True)
+        mask = model.liquid.mask[:, : model.liquid.n]
+        self.trace_["branching_factor"] = [branching_factor(trains, mask)]
+        self.trace_["liquid_hz"] = [firing_rate(counts, model.steps)]
 
     def batches(self, exp, *, batch_size, epochs, generator):
         x, y = exp.train

@@ -32,6 +32,9 @@ METRICS = {
     "peak_mem_mb": ("peak memory (MB)", False),
     "params": ("parameter count", False),
     "density": ("fraction of non-zero entries of the weight matrices and kernels (2+ dimensional parameters) at the end (%)", False),
+    "branching": ("branching factor of a spiking liquid after its initialisation (1 = critical; bf_gap ranks it)", None),
+    "bf_gap": ("distance of the liquid's branching factor from 1, |BF - 1|", False),
+    "liquid_hz": ("mean firing rate of a spiking liquid's neurons (Hz)", None),
 }
 
 __all__ = [

@@ -25,8 +25,9 @@ from ..run.cell import Result
 from ..run.summary import result_metrics
 from . import plots
 
-TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "online_acc", "recovery", "fau", "wall_s", "samples_per_s")
-OPTIONAL_COLUMNS = ("online_acc", "recovery")
+TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "online_acc", "recovery", "branching", "liquid_hz", "fau",
+         "wall_s", "samples_per_s")
+OPTIONAL_COLUMNS = ("online_acc", "recovery", "branching", "liquid_hz")
 ALPHA = 0.05
 FIGURES = (
     ("matrices", plots.accuracy_matrices, "Accuracy matrices (mean over seeds): row i, column j is the "
@@ -106,7 +107,7 @@ def summary_table(by_method: dict[str, list[Result]]) -> tuple[str, str]:
         higher = METRICS[k][1]
         means = {m: _nanmean([v[k] for v in values[m].values()]) for m in values}
         finite = {m: v for m, v in means.items() if not np.isnan(v)}
-        best[k] = (max if higher else min)(finite, key=finite.get) if finite else None
+        best[k] = (max if higher else min)(finite, key=finite.get) if finite and higher is not None else None
     for m in values:
         cells = []
         for k in cols:
@@ -299,7 +300,8 @@ def provenance(results: list[Result]) -> str:
 
 
 def definitions() -> str:
-    return "".join(f"<dt>{k}</dt><dd>{html.escape(desc)}; {'higher' if hi else 'lower'} is better.</dd>"
+    return "".join(f"<dt>{k}</dt><dd>{html.escape(desc)}"
+                   f"{'' if hi is None else '; higher is better' if hi else '; lower is better'}.</dd>"
                    for k, (desc, hi) in METRICS.items())
 
 

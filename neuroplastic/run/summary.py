@@ -49,6 +49,10 @@ def result_metrics(r: Result) -> dict[str, float]:
     out["eff_rank"] = _num(r.plasticity.get("eff_rank"))
     out["weight_change"] = _num(r.plasticity.get("weight_change"))
     out["density"] = 100 * _num(r.plasticity.get("density"))
+    liquid = (r.curves.get("method_trace") or {}) if isinstance(r.curves, dict) else {}
+    out["branching"] = _num(_last(liquid.get("branching_factor")))
+    out["bf_gap"] = abs(out["branching"] - 1.0)
+    out["liquid_hz"] = _num(_last(liquid.get("liquid_hz")))
     for k in ("wall_s", "samples_per_s", "peak_mem_mb", "params"):
         out[k] = _num(r.costs.get(k))
     assert set(out) == set(METRICS), set(out) ^ set(METRICS)
@@ -110,6 +114,10 @@ def summarize(results: list[Result]) -> list[dict]:
             row[name] = {"mean": _clean(m), "ci_low": _clean(lo), "ci_high": _clean(hi)}
         rows.append(row)
     return rows
+
+
+def _last(v):
+    return v[-1] if isinstance(v, list) and v else None
 
 
 def _num(v) -> float:
