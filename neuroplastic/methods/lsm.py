@@ -1,5 +1,8 @@
-"""Liquid state machines: a spatial LIF liquid, optionally shaped by plasticity before use, then
-frozen; a linear read-out of its spike counts is the only trained part (``model="liquid"``).
+"""NALSM (Ivanov & Michmizos 2021): astrocyte-modulated STDP shapes a spiking liquid, then a read-out
+of its spike counts learns; with its baselines LSM+STDP and the random LSM (Maass et al. 2002).
+
+The liquid (``model="liquid"``) is frozen after its optional plastic initialisation; a linear
+read-out of its spike counts is the only trained part.
 
 * ``nalsm``: NALSM (Ivanov & Michmizos, "Increasing Liquid State Machine Performance with Edge-of-
   Chaos Dynamics Organized by Astrocyte-modulated Plasticity", NeurIPS 2021; read from

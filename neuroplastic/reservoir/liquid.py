@@ -78,17 +78,17 @@ def spatial_liquid(grid=(10, 10, 10), n_in: int = 784, *, lam: float = 3.0, c=C_
     n_exc = int(round(n * exc_fraction))
     n_inh = n - n_exc
     pts = torch.stack(torch.meshgrid(*(torch.arange(s) for s in grid), indexing="ij"), -1).reshape(-1, 3)
-    coords = pts[torch.randperm(n, generator=g)].double()
-    d2 = torch.cdist(coords, coords).pow(2)
+    coords = pts[torch.randperm(n, generator=g)].float()
     is_exc = torch.arange(n) < n_exc
     ee, ei, ie, ii = c
-    C = torch.empty(n, n, dtype=torch.float64)
-    C[is_exc[:, None] & is_exc[None, :]] = ee          # rows: post, columns: pre
-    C[~is_exc[:, None] & is_exc[None, :]] = ei
-    C[is_exc[:, None] & ~is_exc[None, :]] = ie
-    C[~is_exc[:, None] & ~is_exc[None, :]] = ii
-    p = C * torch.exp(-d2 / lam**2)
-    rec = torch.rand(n, n, generator=g, dtype=torch.float64) < p
+    # P = C[type_post, type_pre] exp(-(d / lambda)^2), built in place (8,000 neurons: 256 MB a matrix)
+    p = torch.cdist(coords, coords).pow_(2).div_(-lam**2).exp_()
+    p[:n_exc, :n_exc] *= ee                # rows: post, columns: pre
+    p[n_exc:, :n_exc] *= ei                # E -> I
+    p[:n_exc, n_exc:] *= ie                # I -> E
+    p[n_exc:, n_exc:] *= ii
+    rec = torch.rand(n, n, generator=g) < p
+    del p
     rec.fill_diagonal_(False)
     k = int(n * n_in * input_density)
     inp = torch.zeros(n * n_in, dtype=torch.bool)
