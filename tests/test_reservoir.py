@@ -176,3 +176,21 @@ def test_liquid_methods_run_from_a_grid(tmp_path):
     for m, r in results.items():
         assert r.R[-1][0] > 0.3, (m, r.R)                          # chance is 0.1
     assert len(results["nalsm"].curves["method_trace"]["readout_val_acc"]) == 1
+
+
+def test_blocked_simulation_equals_stepping_every_neuron():
+    """simulate() runs the input neurons a block ahead and leaves silent inputs out; stepping
+    lif_step over all neurons with the same Poisson draws gives the same spikes."""
+    from neuroplastic.reservoir.simulate import initial_state, lif_step, weights
+
+    liq = spatial_liquid((5, 5, 5), 64, generator=torch.Generator().manual_seed(5))
+    rates = torch.rand(6, 64, generator=torch.Generator().manual_seed(6)) * 0.3
+    rates[:, :10] = 0                                         # silent inputs
+    counts, trains = simulate(liq, rates, 60, generator=torch.Generator().manual_seed(7), record=True, block=16)
+    state, w = initial_state(6, 125 + 64, LIFParams()), weights(liq)
+    g = torch.Generator().manual_seed(7)
+    ref = []
+    for _ in range(60):
+        s, state = lif_step(state, w, rates, 125, LIFParams(), g)
+        ref.append(s[:, :125])
+    assert torch.equal(trains, torch.stack(ref).to(torch.uint8)) and counts.sum() > 0

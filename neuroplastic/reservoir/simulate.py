@@ -17,9 +17,12 @@ presynaptic spike). The kernel starts at exp(-20) (the official t_lim); the offi
 time since a spike at 100 ms, i.e. the kernel at exp(-100), a difference below float precision.
 Input neurons whose pixel is 0 in every sample of a batch never fire and are left out of a frozen
 simulation (dropping only their exp(-20)-sized terms).
-``simulate`` runs frozen weights with the batch at once: per step one dense product for the input
-synapses and one sparse (CSR) product for the recurrent ones; ``simulate_plastic`` runs one sample at a time with STDP and the astrocyte
-(``reservoir.plasticity``), as the paper's initialisation phase does (batch 1).
+
+``simulate`` runs frozen weights with the whole batch at once: the input neurons run a block of
+steps ahead, their currents into the liquid for the block are one matrix product, and the liquid
+steps with its recurrent synapses as a sparse (CSR) product. ``reservoir.simulate_plastic``
+runs one sample at a time with STDP and the astrocyte, as the paper's initialisation phase does
+(batch 1).
 """
 from __future__ import annotations
 
@@ -114,26 +117,74 @@ def lif_step(state: State, w: Weights, rates: Tensor, n: int, p: LIFParams,
     return s, State(v, rfr, k)
 
 
+def _lif_update(v: Tensor, rfr: Tensor, k: Tensor, current: Tensor, p: LIFParams) -> tuple[Tensor, ...]:
+    """Spikes from the state, then the state after this step's ``current``: the official order
+    (spike, reset, kernel restart, integrate and leak, kernel decay, refractory count)."""
+    s = (v * (rfr < 1) >= p.v_th).to(v.dtype)
+    spiked = s.bool()
+    k = torch.where(spiked, 1.0 / p.tau_u, k)
+    return s, k, spiked
+
+
+def _input_block(state: tuple[Tensor, Tensor, Tensor], rates: Tensor, steps: int, p: LIFParams,
+                 generator) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+    """``steps`` steps of the input neurons alone (they receive no synapses): the kernels each step
+    uses, (steps, B, n_in), and the state after them."""
+    v, rfr, k = state
+    out = torch.empty(steps, *rates.shape, device=rates.device)
+    decay, keep = math.exp(-1.0 / p.tau_u), 1 - 1 / p.tau_v
+    for t in range(steps):
+        s, k, spiked = _lif_update(v, rfr, k, None, p)
+        out[t] = k
+        drive = torch.bernoulli(rates, generator=generator).mul_(p.input_current)
+        v = torch.addcmul(drive, v, 1 - s, value=keep)
+        if p.bias:
+            v += p.bias
+        k = k * decay
+        rfr = torch.where(spiked, p.t_rfr, rfr - 1)
+    return out, (v, rfr, k)
+
+
 @torch.no_grad()
 def simulate(liquid: Liquid, rates: Tensor, steps: int, p: LIFParams = LIFParams(), *,
-             generator: torch.Generator | None = None, record: bool = False) -> tuple[Tensor, Tensor | None]:
+             generator: torch.Generator | None = None, record: bool = False,
+             block: int = 50) -> tuple[Tensor, Tensor | None]:
     """Present ``rates`` (B, n_in) for ``steps`` ms to the frozen liquid. Returns the liquid
-    neurons' spike counts (B, n) and, with ``record``, the spike trains (steps, B, n) as uint8."""
+    neurons' spike counts (B, n) and, with ``record``, the spike trains (steps, B, n) as uint8.
+
+    Input neurons receive no synapses, so they run ``block`` steps ahead and their currents into
+    the liquid for those steps are one (block x B, n_in) @ (n_in, n) product; the liquid then
+    steps with its recurrent synapses as a sparse (CSR) product. The same numbers as stepping
+    ``lif_step`` (the Poisson draws come in the same order)."""
     check_params(p, steps)
-    n = liquid.n
+    n, B = liquid.n, len(rates)
     active = (rates > 0).any(0).nonzero().squeeze(1)       # inputs that never fire do not take part
-    if len(active) < liquid.n_in:
-        keep = torch.cat([torch.arange(n, device=active.device), n + active])
-        liquid = Liquid(liquid.w[:, keep], liquid.mask[:, keep], liquid.lo[keep], liquid.hi[keep], liquid.coords,
-                        liquid.n_exc, liquid.n_inh, len(active))
-        rates = rates[:, active]
-    state = initial_state(len(rates), n + liquid.n_in, p, rates.device)
-    w = weights(liquid)
-    counts = torch.zeros(len(rates), n, device=rates.device)
-    trains = torch.zeros(steps, len(rates), n, dtype=torch.uint8, device=rates.device) if record else None
-    for t in range(steps):
-        s, state = lif_step(state, w, rates, n, p, generator)
-        counts += s[:, :n]
-        if record:
-            trains[t] = s[:, :n]
+    rates = rates[:, active]
+    w_in_t = liquid.w[:, n + active].t().contiguous()
+    w = weights(Liquid(liquid.w[:, :n], liquid.mask[:, :n], liquid.lo[:n], liquid.hi[:n], liquid.coords,
+                       liquid.n_exc, liquid.n_inh, 0))
+    dev = rates.device
+    zeros = lambda m: torch.zeros(B, m, device=dev)   # noqa: E731
+    inp = (zeros(len(active)), zeros(len(active)), torch.full((B, len(active)), p.k0, device=dev))
+    v, rfr, k = zeros(n), zeros(n), torch.full((B, n), p.k0, device=dev)
+    decay, keep = math.exp(-1.0 / p.tau_u), 1 - 1 / p.tau_v
+    counts = zeros(n)
+    trains = torch.zeros(steps, B, n, dtype=torch.uint8, device=dev) if record else None
+    for t0 in range(0, steps, block):
+        m = min(block, steps - t0)
+        k_in, inp = _input_block(inp, rates, m, p, generator)
+        currents = (k_in.reshape(m * B, -1) @ w_in_t).reshape(m, B, n)
+        for t in range(m):
+            s, k, spiked = _lif_update(v, rfr, k, None, p)
+            current = currents[t]
+            if w.w_rec._nnz():
+                current += (w.w_rec @ k.t()).t()
+            v = torch.addcmul(current, v, 1 - s, value=keep)
+            if p.bias:
+                v += p.bias
+            k = k * decay
+            rfr = torch.where(spiked, p.t_rfr, rfr - 1)
+            counts += s
+            if record:
+                trains[t0 + t] = s
     return counts, trains
