@@ -179,13 +179,13 @@ def test_liquid_methods_run_from_a_grid(tmp_path):
 
 
 def test_blocked_simulation_equals_stepping_every_neuron():
-    """simulate() runs the input neurons a block ahead and leaves silent inputs out; stepping
-    lif_step over all neurons with the same Poisson draws gives the same spikes."""
+    """simulate() runs the input neurons a block ahead; stepping lif_step over all neurons with
+    the same Poisson draws gives the same spikes (every input active: silent inputs are left out
+    of simulate(), which also leaves their draws out of the random stream)."""
     from neuroplastic.reservoir.simulate import initial_state, lif_step, weights
 
     liq = spatial_liquid((5, 5, 5), 64, generator=torch.Generator().manual_seed(5))
     rates = torch.rand(6, 64, generator=torch.Generator().manual_seed(6)) * 0.3
-    rates[:, :10] = 0                                         # silent inputs
     counts, trains = simulate(liq, rates, 60, generator=torch.Generator().manual_seed(7), record=True, block=16)
     state, w = initial_state(6, 125 + 64, LIFParams()), weights(liq)
     g = torch.Generator().manual_seed(7)

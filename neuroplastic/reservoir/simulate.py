@@ -154,8 +154,9 @@ def simulate(liquid: Liquid, rates: Tensor, steps: int, p: LIFParams = LIFParams
 
     Input neurons receive no synapses, so they run ``block`` steps ahead and their currents into
     the liquid for those steps are one (block x B, n_in) @ (n_in, n) product; the liquid then
-    steps with its recurrent synapses as a sparse (CSR) product. The same numbers as stepping
-    ``lif_step`` (the Poisson draws come in the same order)."""
+    steps with its recurrent synapses as a sparse (CSR) product. Where every input is active this
+    gives the spikes of stepping ``lif_step`` with the same generator (silent inputs are left out,
+    and so are their draws)."""
     check_params(p, steps)
     n, B = liquid.n, len(rates)
     active = (rates > 0).any(0).nonzero().squeeze(1)       # inputs that never fire do not take part
