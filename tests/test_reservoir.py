@@ -194,3 +194,23 @@ def test_blocked_simulation_equals_stepping_every_neuron():
         s, state = lif_step(state, w, rates, 125, LIFParams(), g)
         ref.append(s[:, :125])
     assert torch.equal(trains, torch.stack(ref).to(torch.uint8)) and counts.sum() > 0
+
+
+def test_a_frozen_liquid_with_an_ncm_read_out_does_not_forget(tmp_path):
+    """Class-incremental Split-MNIST: the liquid never changes, so a nearest-class-mean read-out of
+    its spike counts keeps every class it has seen, while the softmax read-out, refitted on each
+    experience, knows only the last two classes (same liquid, same seed)."""
+    import numpy as np
+
+    import neuroplastic
+    from neuroplastic.metrics import average_accuracy
+    from neuroplastic.run import Store
+
+    grid = {"seeds": 1, "train": {"batch_size": 128, "eval_every": 0},
+            "model": {"name": "liquid", "grid": [6, 6, 6], "steps": 50},
+            "streams": {"split": {"dataset": "mnist", "n_tasks": 5, "n_train": 150, "n_test": 60}},
+            "methods": {"ncm": {"method": "lsm", "readout": "ncm"}, "softmax": {"method": "lsm"}}}
+    neuroplastic.run(grid, out=tmp_path / "n.db")
+    with Store(tmp_path / "n.db", readonly=True) as s:
+        acc = {r.cell["method_label"]: 100 * average_accuracy(np.array(r.R)) for r in s.results()}
+    assert acc["softmax"] < 25 and acc["ncm"] > acc["softmax"] + 20, acc
