@@ -45,6 +45,10 @@ FIGURES = (
     ("online", plots.online_and_trace, "Online (prequential) accuracy: each training batch scored before the "
      "learner trains on it, smoothed; dotted lines mark experience starts (e.g. label swaps). Right: the "
      "learning rate of methods that regulate their own (mean over seeds)."),
+    ("liquid", plots.liquid, "Spiking liquids: the branching factor of the frozen liquid (descendant spikes "
+     "per spike within 4 ms; 1, dashed, is critical) and its firing rate, per method (bars: mean, dots: "
+     "seeds); the astrocyte state and the liquid's spikes per ms over the plastic initialisation, per "
+     "sample (mean over seeds)."),
     ("costs", plots.costs, "Cost per cell (mean over seeds): wall time, training throughput, peak memory "
      "(CPU: peak RSS of the process that ran the cell; CUDA: peak allocated), parameters."),
 )
@@ -257,7 +261,7 @@ def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
         return "\n".join(parts)
     titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
               "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
-              "online": "Online accuracy and learning rate",
+              "online": "Online accuracy and learning rate", "liquid": "Spiking liquids",
               "costs": "Cost"}
     for name, fn, caption in FIGURES:
         fig = fn(by_method)

@@ -292,3 +292,38 @@ def critical_periods(results: list) -> "Figure":
     axes[0].legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+def liquid(by_method: dict[str, list]) -> "Figure | None":
+    """Spiking liquids: branching factor (1 = critical) and firing rate of the frozen liquid per
+    method, each seed a dot; the astrocyte state and the liquid's spikes per sample over the plastic
+    initialisation (mean over seeds). None when no result carries a liquid's diagnostics."""
+    def trace(r):
+        return r.curves.get("method_trace") or {}
+
+    have = [m for m, rs in by_method.items() if any(trace(r).get("branching_factor") for r in rs)]
+    if not have:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, 4, figsize=(13.0, 2.8), layout="constrained")
+    for ax, key, label in ((axes[0], "branching_factor", "branching factor"), (axes[1], "liquid_hz", "firing rate (Hz)")):
+        for i, m in enumerate(have):
+            vals = [trace(r)[key][-1] for r in by_method[m] if trace(r).get(key)]
+            ax.bar(i, np.nanmean(vals), color=colour(i), alpha=0.6)
+            ax.plot([i] * len(vals), vals, "k.", ms=4)
+        ax.set_xticks(range(len(have)))
+        ax.set_xticklabels(have, rotation=30, ha="right")
+        ax.set_ylabel(label)
+    axes[0].axhline(1.0, color="k", lw=0.8, ls="--")
+    for ax, key, label in ((axes[2], "init_astro", "astrocyte state A"),
+                           (axes[3], "init_liquid_spikes", "liquid spikes per ms")):
+        for i, m in enumerate(have):
+            runs = [trace(r)[key] for r in by_method[m] if trace(r).get(key)]
+            if runs:
+                length = min(len(t) for t in runs)
+                ax.plot(np.mean([t[:length] for t in runs], axis=0), lw=0.8, color=colour(i), label=m)
+        ax.set_xlabel("initialisation sample")
+        ax.set_ylabel(label)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    return fig
