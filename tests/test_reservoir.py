@@ -13,7 +13,6 @@ from neuroplastic.metrics.criticality import branching_factor, firing_rate
 from neuroplastic.reservoir import Astrocyte, LIFParams, Liquid, simulate, simulate_plastic, spatial_liquid
 from neuroplastic.reservoir.plasticity import TRACE_A, TRACE_DECAY, astro_step, stdp_step_, synapses
 from neuroplastic.reservoir.simulate import check_params, poisson_rates
-from neuroplastic.run import build_cells, load_grid
 
 
 def test_spatial_liquid_structure_follows_the_official_generator():

@@ -12,11 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..streams import Experience, as_float
-from ._method import Method, check, is_number
+from ..streams import Experience
+from ._frozen import FrozenFeatures
+from ._method import check, is_number
 
 
-class ESN(Method):
+class ESN(FrozenFeatures):
     needs_model = "esn"
     check_model_kwargs = {"units": 50}
 
@@ -24,8 +25,6 @@ class ESN(Method):
         super().__init__()
         check(is_number(ridge) and ridge >= 0, "ridge", ridge, "a number >= 0 (L2 penalty of the read-out)")
         self.ridge = ridge
-        self.feats_: list[Tensor] = []
-        self.labels_: list[Tensor] = []
 
     def setup(self, model, optimizer):
         if not hasattr(model, "w_in"):
@@ -36,22 +35,10 @@ class ESN(Method):
         super().begin(exp)
         self.feats_, self.labels_ = [], []
 
-    def batches(self, exp, *, batch_size, epochs, generator):
-        x, y = exp.train
-        for i in range(0, len(y), max(batch_size, 1)):
-            yield as_float(x[i:i + batch_size]), y[i:i + batch_size]
-
-    def observe(self, x: Tensor, y: Tensor) -> Tensor:
-        f = self.model.features(x)
-        self.feats_.append(f)
-        self.labels_.append(y)
-        with torch.no_grad():
-            return F.cross_entropy(self.model.head(f, self.task_), y).detach()
-
     @torch.no_grad()
     def end(self, exp: Experience) -> None:
-        x, y = torch.cat(self.feats_).double(), torch.cat(self.labels_)
-        self.feats_, self.labels_ = [], []
+        x, y = self.recorded()
+        x = x.double()
         fc = self.model.head.fc
         x1 = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], 1)
         target = F.one_hot(y, fc.out_features).double()

@@ -42,10 +42,11 @@ from ..metrics.criticality import branching_factor, firing_rate
 from ..reservoir.plasticity import Astrocyte, simulate_plastic
 from ..reservoir.simulate import simulate
 from ..streams import Experience, as_float
-from ._method import Method, check, is_number
+from ._frozen import FrozenFeatures
+from ._method import check, is_number
 
 
-class _LSM(Method):
+class _LSM(FrozenFeatures):
     needs_model = "liquid"
     check_model_kwargs = {"grid": [4, 4, 4], "steps": 20}
     scenarios = ("class", "task")
@@ -70,8 +71,6 @@ class _LSM(Method):
         self.readout, self.readout_lr, self.readout_epochs, self.patience = readout, readout_lr, readout_epochs, patience
         check(isinstance(probe, int) and probe >= 1, "probe", probe, "an integer >= 1 (samples for the diagnostics)")
         self.val_fraction, self.probe, self.seed = val_fraction, probe, seed
-        self.counts_: list[Tensor] = []
-        self.labels_: list[Tensor] = []
         self.means_: dict[int, Tensor] = {}
         self.trace_: dict = {}
 
@@ -83,7 +82,7 @@ class _LSM(Method):
     def begin(self, exp: Experience) -> None:
         first = self.task_ is None and not self.seen_classes_
         super().begin(exp)
-        self.counts_, self.labels_ = [], []
+        self.feats_, self.labels_ = [], []
         x = exp.train[0]
         if first:
             self.model.rates(as_float(x))                     # the encoding's scale: the official train-set max
@@ -111,21 +110,8 @@ class _LSM(Method):
         self.trace_["branching_factor"] = [branching_factor(trains, mask)]
         self.trace_["liquid_hz"] = [firing_rate(counts, model.steps)]
 
-    def batches(self, exp, *, batch_size, epochs, generator):
-        x, y = exp.train
-        for i in range(0, len(y), max(batch_size, 1)):      # one pass: the frozen liquid's counts are kept
-            yield as_float(x[i:i + batch_size]), y[i:i + batch_size]
-
-    def observe(self, x: Tensor, y: Tensor) -> Tensor:
-        counts = self.model.features(x)
-        self.counts_.append(counts)
-        self.labels_.append(y)
-        with torch.no_grad():
-            return F.cross_entropy(self.model.head(counts, self.task_), y).detach()
-
     def end(self, exp: Experience) -> None:
-        feats, y = torch.cat(self.counts_), torch.cat(self.labels_)
-        self.counts_, self.labels_ = [], []
+        feats, y = self.recorded()
         if self.readout == "ncm":
             for c in y.unique().tolist():
                 self.means_[c] = feats[y == c].mean(0)
