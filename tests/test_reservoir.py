@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from neuroplastic import ConfigError, data
-from neuroplastic.metrics.criticality import branching_factor, firing_rate
+from neuroplastic.metrics.criticality import branching_factor, firing_rate, generalization_rank, kernel_quality
 from neuroplastic.reservoir import Astrocyte, LIFParams, Liquid, simulate, simulate_plastic, spatial_liquid
 from neuroplastic.reservoir.plasticity import TRACE_A, TRACE_DECAY, astro_step, stdp_step_, synapses
 from neuroplastic.reservoir.simulate import check_params, poisson_rates
@@ -106,6 +106,8 @@ def test_branching_factor_of_a_hand_made_chain():
     assert branching_factor(trains, mask) == pytest.approx(2 / 3)
     assert math.isnan(branching_factor(torch.zeros(70, 1, 3), mask))
     assert firing_rate(torch.full((2, 3), 5.0), 250) == pytest.approx(20.0)
+    states = torch.tensor([[1.0, 0, 0], [0, 1, 0], [1, 1, 0]])          # the third is the sum of the first two
+    assert kernel_quality(states) == 2 and generalization_rank(torch.ones(4, 3)) == 1
 
 
 @pytest.mark.parametrize("call,needle", [
