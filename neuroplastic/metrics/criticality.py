@@ -48,14 +48,15 @@ def branching_factor(trains: Tensor, mask: Tensor, *, dt: int = 4, buffer: int =
     return float(per_sample[ok].mean()) if ok.any() else float("nan")
 
 
-def kernel_quality(states: Tensor, tol: float | None = None) -> int:
-    """Rank of the (inputs x neurons) liquid-state matrix over distinct inputs (higher separates more)."""
-    return int(torch.linalg.matrix_rank(states.double(), tol=tol))
+def kernel_quality(states: Tensor, atol: float | None = None) -> int:
+    """Rank of the (inputs x neurons) liquid-state matrix over distinct inputs (higher separates
+    more); singular values up to ``atol`` count as zero (default: torch's relative tolerance)."""
+    return int(torch.linalg.matrix_rank(states.double(), atol=atol))
 
 
-def generalization_rank(states: Tensor, tol: float | None = None) -> int:
+def generalization_rank(states: Tensor, atol: float | None = None) -> int:
     """Rank of the liquid-state matrix over noisy copies of one input (lower generalises better)."""
-    return int(torch.linalg.matrix_rank(states.double(), tol=tol))
+    return int(torch.linalg.matrix_rank(states.double(), atol=atol))
 
 
 def firing_rate(counts: Tensor, ms: float) -> float:
