@@ -164,8 +164,9 @@ def _report_path(args: argparse.Namespace) -> str | None:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Every output path is writable before any job starts."""
     check_writable_file(args.out, "--out")
-    if _report_path(args):
-        check_writable_file(_report_path(args), "--report")
+    report = _report_path(args)
+    if report:
+        check_writable_file(report, "--report")
     if getattr(args, "figures", None):
         check_writable_dir(args.figures, "--figures")
 
@@ -305,9 +306,8 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     from .memory.experiments import MODELS
     from .memory.mil import POOLS
 
-    check_writable_file(args.out, "--out")
-    if _report_path(args):
-        check_writable_file(_report_path(args), "--report")
+    _check_outputs(args)
+    report = _report_path(args)
     t = time.perf_counter()
     command = " ".join(["neuroplastic", *sys.argv[1:]])
     if args.memory_command == "capacity":
@@ -321,12 +321,12 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     else:
         ran, skipped = run_multitask(seeds=args.seeds, out=args.out, command=command, n=args.n, k=args.k)
     print(f"{ran} memory cells ran, {skipped} already in {args.out} ({time.perf_counter() - t:.1f} s)")
-    if _report_path(args):
+    if report:
         from .report import build_report
         from .run import Store
 
         with Store(args.out, readonly=True) as store:
-            path = build_report(store.results(), _report_path(args))
+            path = build_report(store.results(), report)
         print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0
 

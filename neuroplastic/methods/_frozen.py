@@ -20,6 +20,10 @@ class FrozenFeatures(Method):
         self.feats_: list[Tensor] = []
         self.labels_: list[Tensor] = []
 
+    def begin(self, exp) -> None:
+        super().begin(exp)
+        self.feats_, self.labels_ = [], []
+
     def batches(self, exp, *, batch_size, epochs, generator):
         x, y = exp.train
         for i in range(0, len(y), max(batch_size, 1)):
@@ -37,3 +41,7 @@ class FrozenFeatures(Method):
         feats, y = torch.cat(self.feats_), torch.cat(self.labels_)
         self.feats_, self.labels_ = [], []
         return feats, y
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
+        return self.model.head(self.model.features(x), task)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
 from ..streams import Experience
 from ._frozen import FrozenFeatures
@@ -31,10 +30,6 @@ class ESN(FrozenFeatures):
             raise ValueError("esn reads a rate reservoir: use model.name = \"esn\".")
         return super().setup(model, optimizer)
 
-    def begin(self, exp: Experience) -> None:
-        super().begin(exp)
-        self.feats_, self.labels_ = [], []
-
     @torch.no_grad()
     def end(self, exp: Experience) -> None:
         x, y = self.recorded()
@@ -46,7 +41,3 @@ class ESN(FrozenFeatures):
         w = torch.linalg.solve(gram, x1.t() @ target)         # (features + 1, classes)
         fc.weight.copy_(w[:-1].t().float())
         fc.bias.copy_(w[-1].float())
-
-    @torch.no_grad()
-    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
-        return self.model.head(self.model.features(x), task)

@@ -82,7 +82,6 @@ class _LSM(FrozenFeatures):
     def begin(self, exp: Experience) -> None:
         first = self.task_ is None and not self.seen_classes_
         super().begin(exp)
-        self.feats_, self.labels_ = [], []
         x = exp.train[0]
         if first:
             self.model.rates(as_float(x))                     # the encoding's scale: the official train-set max
@@ -152,14 +151,13 @@ class _LSM(FrozenFeatures):
 
     @torch.no_grad()
     def predict(self, x: Tensor, task: int | None = None) -> Tensor:
+        if self.readout != "ncm":
+            return super().predict(x, task)
         counts = self.model.features(x)
-        if self.readout == "ncm":
-            n_classes = self.model.head.fc.out_features
-            scores = torch.full((len(x), n_classes), -float("inf"), device=x.device)
-            for c, mu in self.means_.items():
-                scores[:, c] = -(counts - mu).pow(2).sum(1)
-            return torch.nan_to_num(scores, neginf=-1e30)
-        return self.model.head(counts, task)
+        scores = torch.full((len(x), self.model.head.fc.out_features), -1e30, device=x.device)
+        for c, mu in self.means_.items():
+            scores[:, c] = -(counts - mu).pow(2).sum(1)
+        return scores
 
 
 class LSM(_LSM):

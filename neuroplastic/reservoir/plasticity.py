@@ -19,11 +19,10 @@ A_0 = eta, w_A = 0.015 for 1,000-neuron liquids (0.0075 for 8,000). Potentials, 
 counters, synaptic kernels and the astrocyte restart with every sample; the STDP traces do not.
 The plastic phase keeps the synapses as lists (CSR order) and updates only the synapses whose
 pre- or postsynaptic neuron spiked in the step (the same numbers as the dense outer products).
-The step equations are those of ``reservoir.simulate.lif_step`` for a batch of one.
+The step equations are ``reservoir.simulate``'s ``spike`` and ``integrate`` for a batch of one.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from typing import NamedTuple
 
@@ -31,7 +30,7 @@ import torch
 from torch import Tensor
 
 from .liquid import Liquid
-from .simulate import LIFParams, check_params
+from .simulate import LIFParams, check_params, integrate, spike
 
 TRACE_A = 0.1
 TRACE_DECAY = 0.9048          # official approximate_stdp_decay_multiplier(tau=10)
@@ -129,7 +128,6 @@ def simulate_plastic(liquid: Liquid, rates: Tensor, steps: int = 20, p: LIFParam
     x = torch.zeros(total, device=rates.device)
     astro_trace = torch.full((len(rates) * steps,), float("nan"))
     rate = torch.zeros(len(rates) * steps)
-    decay = math.exp(-1.0 / p.tau_u)
     i = 0
     for r in rates:
         v = torch.zeros(total, device=rates.device)
@@ -137,13 +135,9 @@ def simulate_plastic(liquid: Liquid, rates: Tensor, steps: int = 20, p: LIFParam
         k = torch.full_like(v, p.k0)
         a = torch.tensor(float(eta))          # the astrocyte restarts at A_0 = eta with each sample
         for _ in range(steps):
-            s = (v * (rfr < 1) >= p.v_th).float()
-            v = v * (1 - s)
-            k = torch.where(s.bool(), 1.0 / p.tau_u, k)
-            drive = torch.bernoulli(r, generator=generator) * p.input_current
-            v = v + torch.cat([torch.mv(w, k), drive]) + p.bias - v / p.tau_v
-            k = k * decay
-            rfr = (rfr - 1) * (1 - s) + s * p.t_rfr
+            s, spiked, k = spike(v, rfr, k, p)
+            drive = torch.bernoulli(r, generator=generator).mul_(p.input_current)
+            v, rfr, k = integrate(v, rfr, k, s, spiked, torch.cat([torch.mv(w, k), drive]), p)
             stdp_step_(syn, s, x, eta, a if astrocyte is not None else eta, n)
             x = TRACE_DECAY * (TRACE_A * s + x)
             if astrocyte is not None:

@@ -90,40 +90,48 @@ class Weights(NamedTuple):
     w_rec: Tensor        # (n, n) sparse CSR, post x pre
 
 
+def csr(w: Tensor) -> Tensor:
+    """``w`` as a sparse CSR matrix (only its products are used)."""
+    with warnings.catch_warnings():     # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return w.to_sparse_csr()
+
+
 def weights(liquid: Liquid) -> Weights:
     n = liquid.n
-    with warnings.catch_warnings():     # "sparse CSR support is in beta": products are all we use
-        warnings.simplefilter("ignore", UserWarning)
-        rec = liquid.w[:, :n].to_sparse_csr()
-    return Weights(liquid.w[:, n:].t().contiguous(), rec)
+    return Weights(liquid.w[:, n:].t().contiguous(), csr(liquid.w[:, :n]))
+
+
+def spike(v: Tensor, rfr: Tensor, k: Tensor, p: LIFParams) -> tuple[Tensor, Tensor, Tensor]:
+    """The first half of a step: spikes from the state (``s`` as floats and as booleans) and the
+    synaptic kernels, restarted where a neuron spiked."""
+    s = (v * (rfr < 1) >= p.v_th).to(v.dtype)
+    spiked = s.bool()
+    return s, spiked, torch.where(spiked, 1.0 / p.tau_u, k)
+
+
+def integrate(v: Tensor, rfr: Tensor, k: Tensor, s: Tensor, spiked: Tensor, current: Tensor,
+              p: LIFParams) -> tuple[Tensor, Tensor, Tensor]:
+    """The second half: reset, integrate ``current`` and leak (v (1 - s)(1 - 1/tau_v) + current,
+    one product), decay the kernels, count the refractory period down (or restart it)."""
+    v = torch.addcmul(current, v, 1 - s, value=1 - 1 / p.tau_v)
+    if p.bias:
+        v += p.bias
+    return v, torch.where(spiked, p.t_rfr, rfr - 1), k * math.exp(-1.0 / p.tau_u)
 
 
 def lif_step(state: State, w: Weights, rates: Tensor, n: int, p: LIFParams,
              generator: torch.Generator | None = None) -> tuple[Tensor, State]:
     """One 1-ms step of every neuron; ``rates`` (B, n_in). Returns the spikes of this step
-    (B, n + n_in) and the new state. (v - v/tau_v after the reset is folded into one product.)"""
+    (B, n + n_in) and the new state."""
     v, rfr, k = state
-    s = (v * (rfr < 1) >= p.v_th).to(v.dtype)
-    k = torch.where(s.bool(), 1.0 / p.tau_u, k)
+    s, spiked, k = spike(v, rfr, k, p)
     current = k[:, n:] @ w.w_in_t
     if w.w_rec._nnz():
         current += (w.w_rec @ k[:, :n].t()).t()
     drive = torch.bernoulli(rates, generator=generator).mul_(p.input_current)
-    v = torch.addcmul(torch.cat([current, drive], 1), v, 1 - s, value=1 - 1 / p.tau_v)
-    if p.bias:
-        v += p.bias
-    k = k * math.exp(-1.0 / p.tau_u)
-    rfr = torch.where(s.bool(), p.t_rfr, rfr - 1)
+    v, rfr, k = integrate(v, rfr, k, s, spiked, torch.cat([current, drive], 1), p)
     return s, State(v, rfr, k)
-
-
-def _lif_update(v: Tensor, rfr: Tensor, k: Tensor, current: Tensor, p: LIFParams) -> tuple[Tensor, ...]:
-    """Spikes from the state, then the state after this step's ``current``: the official order
-    (spike, reset, kernel restart, integrate and leak, kernel decay, refractory count)."""
-    s = (v * (rfr < 1) >= p.v_th).to(v.dtype)
-    spiked = s.bool()
-    k = torch.where(spiked, 1.0 / p.tau_u, k)
-    return s, k, spiked
 
 
 def _input_block(state: tuple[Tensor, Tensor, Tensor], rates: Tensor, steps: int, p: LIFParams,
@@ -132,16 +140,11 @@ def _input_block(state: tuple[Tensor, Tensor, Tensor], rates: Tensor, steps: int
     uses, (steps, B, n_in), and the state after them."""
     v, rfr, k = state
     out = torch.empty(steps, *rates.shape, device=rates.device)
-    decay, keep = math.exp(-1.0 / p.tau_u), 1 - 1 / p.tau_v
     for t in range(steps):
-        s, k, spiked = _lif_update(v, rfr, k, None, p)
+        s, spiked, k = spike(v, rfr, k, p)
         out[t] = k
         drive = torch.bernoulli(rates, generator=generator).mul_(p.input_current)
-        v = torch.addcmul(drive, v, 1 - s, value=keep)
-        if p.bias:
-            v += p.bias
-        k = k * decay
-        rfr = torch.where(spiked, p.t_rfr, rfr - 1)
+        v, rfr, k = integrate(v, rfr, k, s, spiked, drive, p)
     return out, (v, rfr, k)
 
 
@@ -162,13 +165,11 @@ def simulate(liquid: Liquid, rates: Tensor, steps: int, p: LIFParams = LIFParams
     active = (rates > 0).any(0).nonzero().squeeze(1)       # inputs that never fire do not take part
     rates = rates[:, active]
     w_in_t = liquid.w[:, n + active].t().contiguous()
-    w = weights(Liquid(liquid.w[:, :n], liquid.mask[:, :n], liquid.lo[:n], liquid.hi[:n], liquid.coords,
-                       liquid.n_exc, liquid.n_inh, 0))
+    w_rec = csr(liquid.w[:, :n])
     dev = rates.device
     zeros = lambda m: torch.zeros(B, m, device=dev)   # noqa: E731
     inp = (zeros(len(active)), zeros(len(active)), torch.full((B, len(active)), p.k0, device=dev))
     v, rfr, k = zeros(n), zeros(n), torch.full((B, n), p.k0, device=dev)
-    decay, keep = math.exp(-1.0 / p.tau_u), 1 - 1 / p.tau_v
     counts = zeros(n)
     trains = torch.zeros(steps, B, n, dtype=torch.uint8, device=dev) if record else None
     for t0 in range(0, steps, block):
@@ -176,15 +177,11 @@ def simulate(liquid: Liquid, rates: Tensor, steps: int, p: LIFParams = LIFParams
         k_in, inp = _input_block(inp, rates, m, p, generator)
         currents = (k_in.reshape(m * B, -1) @ w_in_t).reshape(m, B, n)
         for t in range(m):
-            s, k, spiked = _lif_update(v, rfr, k, None, p)
+            s, spiked, k = spike(v, rfr, k, p)
             current = currents[t]
-            if w.w_rec._nnz():
-                current += (w.w_rec @ k.t()).t()
-            v = torch.addcmul(current, v, 1 - s, value=keep)
-            if p.bias:
-                v += p.bias
-            k = k * decay
-            rfr = torch.where(spiked, p.t_rfr, rfr - 1)
+            if w_rec._nnz():
+                current += (w_rec @ k.t()).t()
+            v, rfr, k = integrate(v, rfr, k, s, spiked, current, p)
             counts += s
             if record:
                 trains[t0 + t] = s

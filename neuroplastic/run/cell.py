@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -182,15 +183,10 @@ def _rates(cell: Cell) -> list[str]:
     """The step sizes that could have driven a divergence, each with the --set that lowers it."""
     mlabel = cell.labels[1]
     out = [f"train.lr={cell.train['lr']:g} (--set methods.{mlabel}.train.lr={cell.train['lr'] / 10:g})"]
-    params = methods.METHODS[cell.method].param_names()
-    defaults = {}
-    try:
-        defaults = methods.METHODS[cell.method]().get_params()
-    except (TypeError, ValueError):
-        pass
-    for name in params:
-        if name == "lr" or name.endswith("_lr") or name.endswith("_rate") or name in ("eta", "alpha_lr"):
-            value = cell.method_kwargs.get(name, defaults.get(name))
+    signature = inspect.signature(methods.METHODS[cell.method].__init__).parameters
+    for name in methods.METHODS[cell.method].param_names():
+        if name == "lr" or name.endswith("_lr") or name.endswith("_rate") or name == "eta":
+            value = cell.method_kwargs.get(name, signature[name].default)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out.insert(0 if name in cell.method_kwargs else len(out),
                            f"the method's own {name}={value:g} (--set methods.{mlabel}.{name}={value / 10:g})")

@@ -254,7 +254,7 @@ def _split_table(name: str, table: dict, kind: str) -> tuple[str, dict, dict]:
     return registered, table, nested
 
 
-def _check_model(label: str, model: dict, where: str) -> str:
+def _check_model(model: dict, where: str) -> str:
     """The model table's name and keywords exist; returns the name."""
     model_name = model["name"]
     cls = models.MODELS[check_name(model_name, models.MODELS, "model")]
@@ -324,7 +324,7 @@ def build_cells(grid: dict) -> list[Cell]:
             _check_type(fn, k, v, f"streams.{label}")
         t = _check_train({**grid.get("train", {}), **nested.get("train", {})}, f"streams.{label}.train")
         model = _model_table(base_model, nested.get("model", {}))
-        model_name = _check_model(label, model, "model")
+        model_name = _check_model(model, "model")
         model.pop("name")
         stream_specs.append((label, name, kwargs, model_name, model, t))
 
@@ -336,8 +336,6 @@ def build_cells(grid: dict) -> list[Cell]:
         if not isinstance(method_train, dict):
             raise ConfigError(f"methods.{label}.train must be a table of [train] keys, e.g. train = {{ optimizer = \"adam\" }}.")
         name, kwargs, _ = _split_table(label, table, "method")
-        if method_model is not None:          # the method's own model (e.g. esn beside liquid-state machines)
-            _check_model(label, _model_table({}, method_model), f"methods.{label}.model")
         try:
             methods.make(name, **kwargs)             # validates names, keywords and values
         except ValueError as e:                       # ConfigError is a ValueError too
@@ -351,10 +349,10 @@ def build_cells(grid: dict) -> list[Cell]:
         for mlabel, meth, methkw, mtrain, mmodel in method_specs:
             tt = _check_train({**t, **mtrain}, f"methods.{mlabel}.train") if mtrain else t
             name_m, kw_m = mname, mkw
-            if mmodel is not None:
-                table = _model_table({"name": mname, **mkw}, mmodel)
-                name_m = table.pop("name")
-                kw_m = table
+            if mmodel is not None:            # the method's own model (e.g. esn beside liquid state machines)
+                kw_m = _model_table({"name": mname, **mkw}, mmodel)
+                name_m = _check_model(kw_m, f"methods.{mlabel}.model")
+                kw_m.pop("name")
             for seed in seeds:
                 cells.append(Cell(sname, skw, meth, methkw, name_m, kw_m, tt, seed, device, slabel, mlabel))
     return cells

@@ -56,13 +56,13 @@ def _build_stream(cell: Cell):
 def preflight(cells: list[Cell]) -> None:
     """Build each distinct stream, model and method of ``cells`` once, on the CPU; raise
     ConfigError naming the grid key of the first that fails. Needs the datasets (fetches them)."""
-    built_streams: dict[str, list] = {}
     checked: set[str] = set()
+    built: tuple[str, list] | None = None        # the last stream only: grids list cells stream by stream
     for cell in cells:
         skey = _canon({"s": cell.stream, "kw": cell.stream_kwargs})
-        if skey not in built_streams:
-            built_streams[skey] = _build_stream(cell)
-        stream = built_streams[skey]
+        if built is None or built[0] != skey:
+            built = (skey, _build_stream(cell))
+        stream = built[1]
         slabel, mlabel = cell.labels
         key = _canon({"s": skey, "m": cell.model, "mkw": cell.model_kwargs, "meth": cell.method,
                       "methkw": cell.method_kwargs, "t": cell.train})

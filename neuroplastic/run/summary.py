@@ -49,7 +49,7 @@ def result_metrics(r: Result) -> dict[str, float]:
     out["eff_rank"] = _num(r.plasticity.get("eff_rank"))
     out["weight_change"] = _num(r.plasticity.get("weight_change"))
     out["density"] = 100 * _num(r.plasticity.get("density"))
-    liquid = (r.curves.get("method_trace") or {}) if isinstance(r.curves, dict) else {}
+    liquid = r.curves.get("method_trace") or {}
     out["branching"] = _num(_last(liquid.get("branching_factor")))
     out["bf_gap"] = abs(out["branching"] - 1.0)
     out["liquid_hz"] = _num(_last(liquid.get("liquid_hz")))
