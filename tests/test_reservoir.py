@@ -87,6 +87,20 @@ def test_event_driven_stdp_equals_the_dense_outer_products():
         torch.testing.assert_close(got, dense)
 
 
+def test_the_plastic_phase_in_parts_equals_one_run():
+    """simulate_plastic continues from the STDP traces it returned: two halves give the weights
+    and spikes of one run over all samples (same generator)."""
+    rates = torch.rand(6, 100, generator=torch.Generator().manual_seed(3)) * 0.6
+    base = spatial_liquid((4, 4, 4), 100, generator=torch.Generator().manual_seed(2))
+    whole, halves = base.clone(), base.clone()
+    ref = simulate_plastic(whole, rates, 25, generator=torch.Generator().manual_seed(4))
+    g = torch.Generator().manual_seed(4)
+    a = simulate_plastic(halves, rates[:3], 25, generator=g)
+    b = simulate_plastic(halves, rates[3:], 25, generator=g, traces=a.traces)
+    assert torch.equal(whole.w, halves.w) and not torch.equal(whole.w, base.w)
+    assert torch.equal(ref.rate, torch.cat([a.rate, b.rate])) and torch.equal(ref.traces, b.traces)
+
+
 def test_astrocyte_follows_its_equation():
     s = torch.zeros(8)
     s[:3] = 1            # 3 liquid spikes (n = 5), 1 input spike
@@ -176,7 +190,12 @@ def test_liquid_methods_run_from_a_grid(tmp_path):
     assert {results[m].cell["model"] for m in results} == {"liquid", "esn"}
     for m, r in results.items():
         assert r.R[-1][0] > 0.3, (m, r.R)                          # chance is 0.1
-    assert len(results["nalsm"].curves["method_trace"]["readout_val_acc"]) == 1
+    trace = results["nalsm"].curves["method_trace"]
+    assert len(trace["readout_val_acc"]) == 1
+    assert trace["init_branching_at"] == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20]     # 10 probes and the end
+    assert len(trace["init_branching"]) == 11 and len(trace["init_astro"]) == 20
+    assert trace["raster_t"] and max(trace["raster_neuron"]) < 216 and max(trace["raster_t"]) < 50
+    assert "init_branching" not in results["lsm"].curves["method_trace"]
 
 
 def test_blocked_simulation_equals_stepping_every_neuron():
@@ -235,3 +254,27 @@ def test_nalsm_reads_out_better_than_lsm_stdp_and_the_random_liquid_on_each_seed
         acc = {(r.cell["method"], r.cell["seed"]): r.R[0][0] for r in s.results()}
     for seed in range(3):
         assert acc["nalsm", seed] >= acc["lsm_stdp", seed] and acc["nalsm", seed] > acc["lsm", seed], acc
+
+
+def test_the_report_draws_the_liquid_and_accuracy_against_size(tmp_path):
+    """A liquid grid at two sizes gets the liquid figure and the accuracy-against-size figure; at
+    one size only the liquid figure."""
+    import neuroplastic
+    from neuroplastic.report import build_report, plots
+    from neuroplastic.report.build import group
+    from neuroplastic.run import Store
+
+    small = {"name": "liquid", "grid": [4, 4, 4], "steps": 40}
+    grid = {"seeds": 1, "train": {"batch_size": 64, "eval_every": 0},
+            "model": {"name": "liquid", "grid": [5, 5, 5], "steps": 40},
+            "streams": {"split": {"dataset": "digits", "n_tasks": 1, "n_train": 200, "n_test": 100}},
+            "methods": {"lsm": {}, "lsm_64": {"method": "lsm", "model": small},
+                        "nalsm": {"init_samples": 10, "init_probes": 2}}}
+    neuroplastic.run(grid, out=tmp_path / "s.db")
+    with Store(tmp_path / "s.db", readonly=True) as s:
+        results = s.results()
+    page = build_report(results, tmp_path / "r.html").read_text()
+    assert "<h3>Spiking liquids</h3>" in page and "<h3>Accuracy against reservoir size</h3>" in page
+    one_size = [r for r in results if r.cell["method_label"] != "lsm_64"]
+    by_method = next(iter(group(one_size).values()))
+    assert plots.liquid(by_method) is not None and plots.liquid_sizes(by_method) is None

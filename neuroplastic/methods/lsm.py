@@ -27,7 +27,9 @@ forgets old classes as fine-tuning does.
 Before the first experience's read-out, the liquid's branching factor and firing rate are
 measured on ``probe`` (32) training samples at the model's presentation length and recorded in
 ``trace_`` (the ``branching``, ``bf_gap`` and ``liquid_hz`` metrics), with the astrocyte state and
-the liquid's spikes per sample over the initialisation phase.
+the liquid's spikes per sample over the initialisation phase, the branching factor at
+``init_probes`` (10) even points of that phase, and a raster of the first probe sample (its first
+``raster_neurons`` neurons).
 
 The training batches only drive the frozen liquid: ``observe`` records their spike counts (one
 pass, ``train.epochs`` ignored) and returns the current read-out's loss on them.
@@ -55,7 +57,8 @@ class _LSM(FrozenFeatures):
     def __init__(self, *, init_samples: int = 5000, init_ms: int = 20, eta: float = 0.15,
                  astro_w: float = 0.015, astro_tau: float = 100.0, readout: str = "softmax",
                  readout_lr: float = 0.1, readout_epochs: int = 100, patience: int = 10,
-                 val_fraction: float = 0.1, probe: int = 32, seed: int = 0) -> None:
+                 val_fraction: float = 0.1, probe: int = 32, init_probes: int = 10, raster_neurons: int = 200,
+                 seed: int = 0) -> None:
         super().__init__()
         check(isinstance(init_samples, int) and init_samples >= 0, "init_samples", init_samples, "an integer >= 0")
         check(isinstance(init_ms, int) and init_ms >= 1, "init_ms", init_ms,
@@ -70,7 +73,12 @@ class _LSM(FrozenFeatures):
         self.init_samples, self.init_ms, self.eta, self.astro_w, self.astro_tau = init_samples, init_ms, eta, astro_w, astro_tau
         self.readout, self.readout_lr, self.readout_epochs, self.patience = readout, readout_lr, readout_epochs, patience
         check(isinstance(probe, int) and probe >= 1, "probe", probe, "an integer >= 1 (samples for the diagnostics)")
+        check(isinstance(init_probes, int) and init_probes >= 0, "init_probes", init_probes,
+              "an integer >= 0 (branching-factor measurements during the initialisation; 0: none)")
+        check(isinstance(raster_neurons, int) and raster_neurons >= 0, "raster_neurons", raster_neurons,
+              "an integer >= 0 (liquid neurons kept in the recorded raster)")
         self.val_fraction, self.probe, self.seed = val_fraction, probe, seed
+        self.init_probes, self.raster_neurons = init_probes, raster_neurons
         self.means_: dict[int, Tensor] = {}
         self.trace_: dict = {}
 
@@ -85,29 +93,59 @@ class _LSM(FrozenFeatures):
         x = exp.train[0]
         if first:
             self.model.rates(as_float(x))                     # the encoding's scale: the official train-set max
+            probe = as_float(x[-self.probe:])
             if self.plastic != "none" and self.init_samples:
-                g = torch.Generator().manual_seed(self.seed)
-                idx = torch.randperm(len(x), generator=g)[: self.init_samples].to(x.device)
-                astro = Astrocyte(w=self.astro_w, tau=self.astro_tau) if self.plastic == "astro" else None
-                trace = simulate_plastic(self.model.liquid, self.model.rates(as_float(x[idx])), self.init_ms,
-                                         self.model.params_lif, eta=self.eta, astrocyte=astro,
-                                         generator=torch.Generator(device=x.device).manual_seed(self.seed + 1))
-                per_sample = lambda t: t.reshape(-1, self.init_ms).mean(1).tolist()   # noqa: E731
-                self.trace_["init_astro"] = per_sample(trace.astro) if astro else []
-                self.trace_["init_liquid_spikes"] = per_sample(trace.rate)
-            self._diagnose(as_float(x[-self.probe:]))
+                self._initialise(x, probe)
+            self._diagnose(probe)
+            if self.trace_.get("init_branching_at"):            # the phase's last point: the liquid as used
+                self.trace_["init_branching_at"].append(min(self.init_samples, len(x)))
+                self.trace_["init_branching"].append(self.trace_["branching_factor"][0])
+
+    def _initialise(self, x: Tensor, probe: Tensor) -> None:
+        """The plastic phase on ``init_samples`` training samples, in ``init_probes`` parts with the
+        frozen liquid's branching factor measured on ``probe`` before each."""
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(x), generator=g)[: self.init_samples].to(x.device)
+        astro = Astrocyte(w=self.astro_w, tau=self.astro_tau) if self.plastic == "astro" else None
+        gen = torch.Generator(device=x.device).manual_seed(self.seed + 1)
+        bounds = torch.linspace(0, len(idx), self.init_probes + 1).round().long().tolist() if self.init_probes else [0, len(idx)]
+        traces, astro_l, rate_l, at, bf = None, [], [], [], []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if self.init_probes:
+                at.append(lo)
+                bf.append(self._branching(probe))
+            if hi == lo:
+                continue
+            part = simulate_plastic(self.model.liquid, self.model.rates(as_float(x[idx[lo:hi]])), self.init_ms,
+                                    self.model.params_lif, eta=self.eta, astrocyte=astro, generator=gen, traces=traces)
+            traces = part.traces
+            astro_l.append(part.astro)
+            rate_l.append(part.rate)
+        per_sample = lambda t: torch.cat(t).reshape(-1, self.init_ms).mean(1).tolist()   # noqa: E731
+        self.trace_["init_astro"] = per_sample(astro_l) if astro else []
+        self.trace_["init_liquid_spikes"] = per_sample(rate_l)
+        self.trace_["init_branching_at"], self.trace_["init_branching"] = at, bf
+
+    @torch.no_grad()
+    def _simulate_probe(self, x: Tensor):
+        model = self.model
+        g = torch.Generator(device=x.device).manual_seed(self.seed + 3)
+        return simulate(model.liquid, model.rates(x), model.steps, model.params_lif, generator=g, record=True)
+
+    def _branching(self, x: Tensor) -> float:
+        _, trains = self._simulate_probe(x)
+        return branching_factor(trains, self.model.liquid.mask[:, : self.model.liquid.n])
 
     @torch.no_grad()
     def _diagnose(self, x: Tensor) -> None:
         """Branching factor and firing rate of the liquid as it will be used (frozen), on ``probe``
-        training samples presented for the model's ``steps`` ms (``metrics.criticality``)."""
-        model = self.model
-        g = torch.Generator(device=x.device).manual_seed(self.seed + 3)
-        counts, trains = simulate(model.liquid, model.rates(x), model.steps, model.params_lif, generator=g,
-                                  record=True)
-        mask = model.liquid.mask[:, : model.liquid.n]
-        self.trace_["branching_factor"] = [branching_factor(trains, mask)]
-        self.trace_["liquid_hz"] = [firing_rate(counts, model.steps)]
+        training samples presented for the model's ``steps`` ms (``metrics.criticality``), and the
+        first probe sample's raster (spike times and neurons, the first ``raster_neurons``)."""
+        counts, trains = self._simulate_probe(x)
+        self.trace_["branching_factor"] = [branching_factor(trains, self.model.liquid.mask[:, : self.model.liquid.n])]
+        self.trace_["liquid_hz"] = [firing_rate(counts, self.model.steps)]
+        t, neuron = trains[:, 0, : self.raster_neurons].nonzero(as_tuple=True)
+        self.trace_["raster_t"], self.trace_["raster_neuron"] = t.tolist(), neuron.tolist()
 
     def end(self, exp: Experience) -> None:
         feats, y = self.recorded()

@@ -48,7 +48,10 @@ FIGURES = (
     ("liquid", plots.liquid, "Spiking liquids: the branching factor of the frozen liquid (descendant spikes "
      "per spike within 4 ms; 1, dashed, is critical) and its firing rate, per method (bars: mean, dots: "
      "seeds); the astrocyte state and the liquid's spikes per ms over the plastic initialisation, per "
-     "sample (mean over seeds)."),
+     "sample, and the branching factor at even points of it (mean over seeds). Bottom: each liquid's "
+     "spikes on one training sample (first seed)."),
+    ("liquid_sizes", plots.liquid_sizes, "Read-out accuracy against reservoir size (liquid neurons or "
+     "echo-state units), per method: mean and 95% CI over seeds."),
     ("costs", plots.costs, "Cost per cell (mean over seeds): wall time, training throughput, peak memory "
      "(CPU: peak RSS of the process that ran the cell; CUDA: peak allocated), parameters."),
 )
@@ -262,6 +265,7 @@ def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
     titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
               "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
               "online": "Online accuracy and learning rate", "liquid": "Spiking liquids",
+              "liquid_sizes": "Accuracy against reservoir size",
               "costs": "Cost"}
     for name, fn, caption in FIGURES:
         fig = fn(by_method)

@@ -295,9 +295,11 @@ def critical_periods(results: list) -> "Figure":
 
 
 def liquid(by_method: dict[str, list]) -> "Figure | None":
-    """Spiking liquids: branching factor (1 = critical) and firing rate of the frozen liquid per
-    method, each seed a dot; the astrocyte state and the liquid's spikes per sample over the plastic
-    initialisation (mean over seeds). None when no result carries a liquid's diagnostics."""
+    """Spiking liquids. Top: branching factor (1 = critical) and firing rate of the frozen liquid
+    per method, each seed a dot; the astrocyte state, the liquid's spikes per sample and the
+    branching factor over the plastic initialisation (mean over seeds). Bottom: a raster of each
+    method's liquid on one sample (the first seed). None when no result carries a liquid's
+    diagnostics."""
     def trace(r):
         return r.curves.get("method_trace") or {}
 
@@ -305,11 +307,14 @@ def liquid(by_method: dict[str, list]) -> "Figure | None":
     if not have:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(13.0, 2.8), layout="constrained")
+    fig = plt.figure(figsize=(15.0, 5.6), layout="constrained")
+    top = fig.subfigures(2, 1, height_ratios=[1.0, 0.9])
+    axes = top[0].subplots(1, 5)
     for ax, key, label in ((axes[0], "branching_factor", "branching factor"), (axes[1], "liquid_hz", "firing rate (Hz)")):
         for i, m in enumerate(have):
             vals = [trace(r)[key][-1] for r in by_method[m] if trace(r).get(key)]
-            ax.bar(i, np.nanmean(vals), color=colour(i), alpha=0.6)
+            vals = [np.nan if v is None else v for v in vals]
+            ax.bar(i, np.nanmean(vals) if not np.isnan(vals).all() else 0.0, color=colour(i), alpha=0.6)
             ax.plot([i] * len(vals), vals, "k.", ms=4)
         ax.set_xticks(range(len(have)))
         ax.set_xticklabels(have, rotation=30, ha="right")
@@ -324,6 +329,64 @@ def liquid(by_method: dict[str, list]) -> "Figure | None":
                 ax.plot(np.mean([t[:length] for t in runs], axis=0), lw=0.8, color=colour(i), label=m)
         ax.set_xlabel("initialisation sample")
         ax.set_ylabel(label)
+    for i, m in enumerate(have):
+        runs = [trace(r) for r in by_method[m] if trace(r).get("init_branching")]
+        if runs:
+            at = runs[0]["init_branching_at"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)      # NaN where no spike fell in the window
+                bf = np.nanmean([[np.nan if v is None else v for v in t["init_branching"]] for t in runs], axis=0)
+            axes[4].plot(at, bf, "o-", ms=3, lw=0.8, color=colour(i), label=m)
+    axes[4].axhline(1.0, color="k", lw=0.8, ls="--")
+    axes[4].set_xlabel("initialisation sample")
+    axes[4].set_ylabel("branching factor")
+    for ax in axes[2:]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+    rasters = [(i, m, trace(by_method[m][0])) for i, m in enumerate(have) if "raster_t" in trace(by_method[m][0])]
+    if rasters:
+        bottom = top[1].subplots(1, len(rasters), squeeze=False)[0]
+        for ax, (i, m, t) in zip(bottom, rasters):
+            ax.plot(t["raster_t"], t["raster_neuron"], "|", ms=1.5, mew=0.5, color=colour(i))
+            ax.set_title(f"{m} (seed {by_method[m][0].cell['seed']})", fontsize=8)
+            ax.set_xlabel("time (ms)")
+        bottom[0].set_ylabel("liquid neuron")
+    return fig
+
+
+def liquid_sizes(by_method: dict[str, list]) -> "Figure | None":
+    """Read-out accuracy against reservoir size (liquid neurons, or ESN units), one line per
+    registered method, mean and 95% CI over seeds. None unless some method ran at two sizes."""
+    from ..metrics import average_accuracy
+    from ..metrics.stats import mean_ci
+
+    points: dict[str, dict[int, list[float]]] = {}
+    for rs in by_method.values():
+        for r in rs:
+            kw = r.cell.get("model_kwargs") or {}
+            if r.cell.get("model") == "liquid":
+                size = int(np.prod(kw.get("grid", (10, 10, 10))))
+            elif r.cell.get("model") == "esn":
+                size = int(kw.get("units", 1000))
+            else:
+                continue
+            points.setdefault(r.cell["method"], {}).setdefault(size, []).append(100 * average_accuracy(np.array(r.R)))
+    if not any(len(v) > 1 for v in points.values()):
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), layout="constrained")
+    for i, (m, by_size) in enumerate(points.items()):
+        sizes = sorted(by_size)
+        stats = [mean_ci(by_size[n]) for n in sizes]
+        mean = [s[0] for s in stats]
+        ax.plot(sizes, mean, "o-", color=colour(i), label=m, ms=4)
+        lo, hi = np.clip([s[1] for s in stats], 0, 100), np.clip([s[2] for s in stats], 0, 100)
+        ax.fill_between(sizes, lo, hi, color=colour(i), alpha=0.15)
+    ax.set_xscale("log")
+    ticks = sorted({n for v in points.values() for n in v})
+    ax.set_xticks(ticks, [f"{n:,}" for n in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("reservoir size (neurons / units)")
+    ax.set_ylabel("accuracy (%)")
+    ax.legend(fontsize=7)
     return fig

@@ -110,22 +110,24 @@ def stdp_step_(syn: Synapses, s: Tensor, x: Tensor, eta: float, depression: floa
 class PlasticTrace(NamedTuple):
     astro: Tensor        # (samples * steps,) the astrocyte state after every step (NaN without one)
     rate: Tensor         # (samples * steps,) liquid spikes per step
+    traces: Tensor       # (n + n_in,) the STDP traces after the last step (to continue the phase)
 
 
 @torch.no_grad()
 def simulate_plastic(liquid: Liquid, rates: Tensor, steps: int = 20, p: LIFParams = LIFParams(), *,
                      eta: float = 0.15, astrocyte: Astrocyte | None = Astrocyte(),
-                     generator: torch.Generator | None = None) -> PlasticTrace:
+                     generator: torch.Generator | None = None, traces: Tensor | None = None) -> PlasticTrace:
     """The initialisation phase, in place on ``liquid.w``: each of ``rates`` (N, n_in) presented
     alone for ``steps`` ms with STDP on; depression A from the ``astrocyte`` (NALSM) or, with
-    ``astrocyte=None``, equal to ``eta`` (LSM+STDP)."""
+    ``astrocyte=None``, equal to ``eta`` (LSM+STDP). ``traces``: the STDP traces a previous call
+    returned, to run the phase in parts (zeros when None)."""
     check_params(p, steps)
     n, total = liquid.n, liquid.n + liquid.n_in
     syn = synapses(liquid)
     with warnings.catch_warnings():     # "sparse CSR support is in beta": matrix-vector products are all we use
         warnings.simplefilter("ignore", UserWarning)
         w = torch.sparse_csr_tensor(syn.crow, syn.pre, syn.w, (n, total))   # shares syn.w: sees every update
-    x = torch.zeros(total, device=rates.device)
+    x = torch.zeros(total, device=rates.device) if traces is None else traces.to(rates.device).clone()
     astro_trace = torch.full((len(rates) * steps,), float("nan"))
     rate = torch.zeros(len(rates) * steps)
     i = 0
@@ -146,4 +148,4 @@ def simulate_plastic(liquid: Liquid, rates: Tensor, steps: int = 20, p: LIFParam
             rate[i] = s[:n].sum()
             i += 1
     liquid.w[syn.post, syn.pre] = syn.w
-    return PlasticTrace(astro_trace, rate)
+    return PlasticTrace(astro_trace, rate, x)
