@@ -27,6 +27,7 @@ from .metaplastic import Metaplastic
 from .nhl import NHL
 from .ottt import OTTT
 from .owm import OWM
+from .refresh import Refresh
 from .si import SI
 from .softhebb import SoftHebb
 from .source import Source
@@ -41,7 +42,7 @@ METHODS: dict[str, type[Method]] = {
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
     "granet": GraNet, "gmp": GMP, "fetril": FeTrIL, "ncm": FrozenNCM,
     "metaplastic": Metaplastic, "nalsm": NALSM, "lsm_stdp": LSMSTDP, "lsm": LSM,
-    "esn": ESN,
+    "esn": ESN, "refresh": Refresh,
 }
 
 

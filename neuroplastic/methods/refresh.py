@@ -1,0 +1,131 @@
+"""Refresh learning (Wang, Li, Wen, Chang, Schiele & Sun, "A Unified and General Framework for
+Continual Learning", ICLR 2024; read from joey-wang123/CL-refresh-learning, models/derpp.py):
+a plug-in that makes any host method unlearn a little of each batch it has just learned.
+
+After each of the host's training steps on a batch (x, y), as the official ``observe`` then
+``unlearn``:
+
+    Delta   = lr_u * grad CE(f(x), y)                     one SGD step on -CE, lr_u = 0.01
+    u       = Delta * ||theta|| / (||Delta|| + 1e-20)       per parameter tensor
+    theta  <- theta + delta * (u + 0.001 eps) / (1 + 0.001 F),   eps ~ N(0, I), delta = 1e-5
+
+F is a Fisher estimate accumulated at each experience's end (``end_task``): the squared
+per-sample gradients of log p(y | x), each weighted by p(y | x), averaged over the experience's
+training data; F <- tau F + F_new with tau = 1e-5. The paper describes unlearning before
+relearning; the official code unlearns after each step, on the same batch, which is what this
+does (on a stream of batches the two orders alternate the same way).
+
+``host`` names any registered method and ``host_kwargs`` its hyper-parameters (``seed`` is passed
+on when the host takes one); ``delta = 0`` switches the mechanism off and leaves the host alone.
+Reconstruction [I]: the per-sample gradients of the Fisher are taken in evaluation mode with
+``torch.func`` (the official loop runs the network in training mode one sample at a time), in
+chunks of ``fisher_batch``; the unlearning gradient is taken in the mode the host left the
+model in (training).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..streams import Experience, as_float
+from ._method import Method, check, is_number
+
+
+class Refresh(Method):
+    def __init__(self, *, host: str = "derpp", host_kwargs: dict | None = None, delta: float = 1e-5,
+                 unlearn_lr: float = 0.01, noise: float = 1e-3, damping: float = 1e-3, tau: float = 1e-5,
+                 fisher_batch: int = 256, seed: int = 0) -> None:
+        super().__init__()
+        from . import METHODS, make
+
+        check(isinstance(host, str) and host in METHODS and host != "refresh", "host", host,
+              "a registered method to refresh, e.g. 'derpp', 'er' or 'ewc'")
+        check(host_kwargs is None or isinstance(host_kwargs, dict), "host_kwargs", host_kwargs,
+              "a table of the host's hyper-parameters, e.g. { buffer_size = 200 }")
+        for name, v in (("delta", delta), ("unlearn_lr", unlearn_lr), ("noise", noise), ("damping", damping),
+                        ("tau", tau)):
+            check(is_number(v) and v >= 0, name, v, "a number >= 0")
+        check(isinstance(fisher_batch, int) and fisher_batch >= 1, "fisher_batch", fisher_batch, "an integer >= 1")
+        self.host, self.host_kwargs, self.delta, self.unlearn_lr = host, host_kwargs, delta, unlearn_lr
+        self.noise, self.damping, self.tau, self.fisher_batch, self.seed = noise, damping, tau, fisher_batch, seed
+        kwargs = dict(host_kwargs or {})
+        if "seed" in METHODS[host].param_names():
+            kwargs.setdefault("seed", seed)
+        self.host_ = make(host, **kwargs)
+        self.needs_model, self.scenarios = self.host_.needs_model, self.host_.scenarios
+        self.fisher_: dict[str, Tensor] = {}
+        self.generator_: torch.Generator | None = None
+
+    def setup(self, model, optimizer):
+        self.host_.setup(model, optimizer)
+        self.generator_ = torch.Generator(device=next(model.parameters()).device).manual_seed(self.seed)
+        return super().setup(model, optimizer)
+
+    def begin(self, exp: Experience) -> None:
+        super().begin(exp)
+        self.host_.begin(exp)
+
+    def batches(self, exp: Experience, **kwargs):
+        return self.host_.batches(exp, **kwargs)
+
+    def observe(self, x: Tensor, y: Tensor) -> Tensor:
+        loss = self.host_.observe(x, y)
+        if self.delta:
+            self._unlearn(x, y)
+        return loss
+
+    def _unlearn(self, x: Tensor, y: Tensor) -> None:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(F.cross_entropy(self.model(x, self.task_), y), params, allow_unused=True)
+        names = [n for n, p in self.model.named_parameters() if p.requires_grad]
+        with torch.no_grad():
+            for name, p, g in zip(names, params, grads):
+                if g is None:
+                    continue
+                step = self.unlearn_lr * g                              # theta_temp - theta after ascent
+                u = step * (p.norm() / (step.norm() + 1e-20))
+                eps = torch.randn(p.shape, generator=self.generator_, device=p.device, dtype=p.dtype)
+                fisher = self.fisher_.get(name)
+                scale = 1.0 if fisher is None else 1.0 / (1.0 + self.damping * fisher)
+                p.add_(self.delta * scale * (u + self.noise * eps))
+
+    def end(self, exp: Experience) -> None:
+        self.host_.end(exp)
+        if self.delta:
+            new = fisher_weighted(self.model, exp, self.task_, self.fisher_batch)
+            for name, f in new.items():
+                self.fisher_[name] = self.tau * self.fisher_[name] + f if name in self.fisher_ else f
+
+    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
+        return self.host_.predict(x, task)
+
+
+def fisher_weighted(model, exp: Experience, task, chunk: int) -> dict[str, Tensor]:
+    """Mean over the experience's training samples of p(y|x) * (d log p(y|x) / d theta)^2, per
+    parameter (the official ``end_task``), with per-sample gradients from ``torch.func``."""
+    from torch.func import functional_call, grad, vmap
+
+    was_training = model.training
+    model.eval()
+    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    buffers = {n: b for n, b in model.named_buffers()}
+
+    def log_p(p, xi, yi):
+        out = functional_call(model, (p, buffers), (xi.unsqueeze(0), task))
+        return F.log_softmax(out, 1)[0].gather(0, yi.reshape(1))[0]
+
+    per_sample = vmap(grad(log_p, has_aux=False), in_dims=(None, 0, 0))
+    x, y = exp.train
+    total = {n: torch.zeros_like(p) for n, p in params.items()}
+    for i in range(0, len(y), chunk):
+        xb, yb = as_float(x[i:i + chunk]), y[i:i + chunk]
+        g = per_sample(params, xb, yb)
+        with torch.no_grad():
+            out = functional_call(model, (params, buffers), (xb, task))
+            prob = F.softmax(out, 1).gather(1, yb[:, None]).squeeze(1)
+        for n in total:
+            w = prob.reshape(-1, *[1] * (g[n].dim() - 1))
+            total[n] += (w * g[n].pow(2)).sum(0)
+    model.train(was_training)
+    return {n: t / max(len(y), 1) for n, t in total.items()}
