@@ -17,9 +17,9 @@ does (on a stream of batches the two orders alternate the same way).
 
 ``host`` names any registered method and ``host_kwargs`` its hyper-parameters (``seed`` is passed
 on when the host takes one); ``delta = 0`` switches the mechanism off and leaves the host alone.
-Reconstruction [I]: the per-sample gradients of the Fisher are taken in evaluation mode with
-``torch.func`` (the official loop runs the network in training mode one sample at a time), in
-chunks of ``fisher_batch``; the unlearning gradient is taken in the mode the host left the
+Reconstruction [I]: the per-sample gradients of the Fisher are taken in evaluation mode
+(``_fisher.diag_fisher``: exact, in chunks of ``fisher_batch``; the official loop runs the
+network in training mode one sample at a time); the unlearning gradient is taken in the mode the host left the
 model in (training).
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..streams import Experience, as_float
+from ._fisher import diag_fisher
 from ._method import Method, check, is_number
 
 
@@ -103,29 +104,7 @@ class Refresh(Method):
 
 def fisher_weighted(model, exp: Experience, task, chunk: int) -> dict[str, Tensor]:
     """Mean over the experience's training samples of p(y|x) * (d log p(y|x) / d theta)^2, per
-    parameter (the official ``end_task``), with per-sample gradients from ``torch.func``."""
-    from torch.func import functional_call, grad, vmap
-
-    was_training = model.training
-    model.eval()
-    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
-    buffers = {n: b for n, b in model.named_buffers()}
-
-    def log_p(p, xi, yi):
-        out = functional_call(model, (p, buffers), (xi.unsqueeze(0), task))
-        return F.log_softmax(out, 1)[0].gather(0, yi.reshape(1))[0]
-
-    per_sample = vmap(grad(log_p, has_aux=False), in_dims=(None, 0, 0))
+    parameter (the official ``end_task``), in evaluation mode (``_fisher.diag_fisher``)."""
     x, y = exp.train
-    total = {n: torch.zeros_like(p) for n, p in params.items()}
-    for i in range(0, len(y), chunk):
-        xb, yb = as_float(x[i:i + chunk]), y[i:i + chunk]
-        g = per_sample(params, xb, yb)
-        with torch.no_grad():
-            out = functional_call(model, (params, buffers), (xb, task))
-            prob = F.softmax(out, 1).gather(1, yb[:, None]).squeeze(1)
-        for n in total:
-            w = prob.reshape(-1, *[1] * (g[n].dim() - 1))
-            total[n] += (w * g[n].pow(2)).sum(0)
-    model.train(was_training)
-    return {n: t / max(len(y), 1) for n, t in total.items()}
+    batches = ((as_float(x[i:i + chunk]), y[i:i + chunk]) for i in range(0, len(y), chunk))
+    return diag_fisher(model, batches, task=task, weight="prob")
