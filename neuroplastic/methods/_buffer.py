@@ -1,5 +1,7 @@
 """Rehearsal memories as preallocated tensors: reservoir sampling (Vitter 1985, as in ER and
-DER++) and a task-balanced episodic memory (A-GEM). Vectorised: a batch is added in one call."""
+DER++), a task-balanced episodic memory (A-GEM) and a class-balanced one filled at the end of
+each experience (Avalanche's ClassBalancedBuffer, as in the stability-gap paper's ER).
+Vectorised: a batch is added in one call."""
 from __future__ import annotations
 
 import torch
@@ -67,5 +69,38 @@ class TaskBalanced:
 
     def sample(self, k: int) -> list[Tensor]:
         data = [torch.cat(parts) for parts in zip(*self.tasks_)]
+        idx = torch.randperm(len(data[0]), generator=self.generator)[:k].to(data[0].device)
+        return [d[idx] for d in data]
+
+
+class ClassBalanced:
+    """A memory of ``size`` items split equally over the classes seen so far (the first
+    ``size % classes`` classes get one more), filled with a random subset of each class when an
+    experience ends (``add_experience``) and trimmed as new classes arrive."""
+
+    def __init__(self, size: int, generator: torch.Generator):
+        self.size, self.generator = int(size), generator
+        self.classes_: dict[int, list[Tensor]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(v[0]) for v in self.classes_.values())
+
+    def add_experience(self, y: Tensor, *items: Tensor) -> None:
+        """Store items (each indexed like ``y``) of the classes in ``y``, then rebalance."""
+        new = [c for c in y.unique().tolist()]
+        for c in new:
+            idx = (y == c).nonzero().squeeze(1)
+            idx = idx[torch.randperm(len(idx), generator=self.generator).to(idx.device)]
+            old = self.classes_.get(c)
+            fresh = [t[idx].detach() for t in (y, *items)]
+            self.classes_[c] = fresh if old is None else [torch.cat([a, b]) for a, b in zip(old, fresh)]
+        order = sorted(self.classes_)
+        base, extra = divmod(self.size, len(order))
+        for i, c in enumerate(order):
+            self.classes_[c] = [t[: base + (i < extra)] for t in self.classes_[c]]
+
+    def sample(self, k: int) -> list[Tensor]:
+        """``k`` items drawn without replacement, uniformly over the memory: (y, *items)."""
+        data = [torch.cat(parts) for parts in zip(*self.classes_.values())]
         idx = torch.randperm(len(data[0]), generator=self.generator)[:k].to(data[0].device)
         return [d[idx] for d in data]
