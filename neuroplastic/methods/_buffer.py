@@ -87,10 +87,9 @@ class ClassBalanced:
 
     def add_experience(self, y: Tensor, *items: Tensor) -> None:
         """Store items (each indexed like ``y``) of the classes in ``y``, then rebalance."""
-        new = [c for c in y.unique().tolist()]
-        for c in new:
+        for c in y.unique().tolist():
             idx = (y == c).nonzero().squeeze(1)
-            idx = idx[torch.randperm(len(idx), generator=self.generator).to(idx.device)]
+            idx = idx[torch.randperm(len(idx), generator=self.generator).to(idx.device)[: self.size]]
             old = self.classes_.get(c)
             fresh = [t[idx].detach() for t in (y, *items)]
             self.classes_[c] = fresh if old is None else [torch.cat([a, b]) for a, b in zip(old, fresh)]

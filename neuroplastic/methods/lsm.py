@@ -132,8 +132,10 @@ class _LSM(FrozenFeatures):
         g = torch.Generator(device=x.device).manual_seed(self.seed + 3)
         return simulate(model.liquid, model.rates(x), model.steps, model.params_lif, generator=g, record=True)
 
-    def _branching(self, x: Tensor) -> float:
-        _, trains = self._simulate_probe(x)
+    def _branching(self, x: Tensor, trains: Tensor | None = None) -> float:
+        """Branching factor of the liquid on ``x`` (or of ``trains`` already simulated from it)."""
+        if trains is None:
+            _, trains = self._simulate_probe(x)
         return branching_factor(trains, self.model.liquid.mask[:, : self.model.liquid.n])
 
     @torch.no_grad()
@@ -142,7 +144,7 @@ class _LSM(FrozenFeatures):
         training samples presented for the model's ``steps`` ms (``metrics.criticality``), and the
         first probe sample's raster (spike times and neurons, the first ``raster_neurons``)."""
         counts, trains = self._simulate_probe(x)
-        self.trace_["branching_factor"] = [branching_factor(trains, self.model.liquid.mask[:, : self.model.liquid.n])]
+        self.trace_["branching_factor"] = [self._branching(x, trains)]
         self.trace_["liquid_hz"] = [firing_rate(counts, self.model.steps)]
         t, neuron = trains[:, 0, : self.raster_neurons].nonzero(as_tuple=True)
         self.trace_["raster_t"], self.trace_["raster_neuron"] = t.tolist(), neuron.tolist()

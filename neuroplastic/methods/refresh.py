@@ -19,8 +19,8 @@ does (on a stream of batches the two orders alternate the same way).
 on when the host takes one); ``delta = 0`` switches the mechanism off and leaves the host alone.
 Reconstruction [I]: the per-sample gradients of the Fisher are taken in evaluation mode
 (``_fisher.diag_fisher``: exact, in chunks of ``fisher_batch``; the official loop runs the
-network in training mode one sample at a time); the unlearning gradient is taken in the mode the host left the
-model in (training).
+network in training mode one sample at a time); the unlearning gradient is taken in the mode the
+host left the model in (training).
 """
 from __future__ import annotations
 
@@ -77,11 +77,11 @@ class Refresh(Method):
         return loss
 
     def _unlearn(self, x: Tensor, y: Tensor) -> None:
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(F.cross_entropy(self.model(x, self.task_), y), params, allow_unused=True)
-        names = [n for n, p in self.model.named_parameters() if p.requires_grad]
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        grads = torch.autograd.grad(F.cross_entropy(self.model(x, self.task_), y), [p for _, p in named],
+                                    allow_unused=True)
         with torch.no_grad():
-            for name, p, g in zip(names, params, grads):
+            for (name, p), g in zip(named, grads):
                 if g is None:
                     continue
                 step = self.unlearn_lr * g                              # theta_temp - theta after ascent
