@@ -57,6 +57,7 @@ BAD_CLI = [
     (["run", "tiny.toml", "--set", "streams.split.n_tasks=0"], ["streams.split", "n_tasks=0"]),
     (["run", "tiny.toml", "--set", "streams.split.n_tasks=1000000"], ["n_tasks=1000000", "fewer"]),
     (["run", "tiny.toml", "--set", "streams.split.n_train=-5"], ["n_train", "-5"]),
+    (["run", "tiny.toml", "--set", "train.eval_dense=-1"], ["eval_dense=-1", "non-negative"]),
     (["run", "tiny.toml", "--set", "streams.split.n_train=nan"], ["streams.split.n_train", "finite"]),
     (["run", "tiny.toml", "--set", "streams.split.n_train=100000"], ["streams.split", "lower n_train"]),
     (["run", "tiny.toml", "--set", "streams.split.scenario=bogus"], ["scenario", "bogus"]),

@@ -94,6 +94,41 @@ def curves(by_method: dict[str, list]) -> "Figure | None":
     return fig
 
 
+def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
+    """The stability gap up close: for each experience k after the first, the mean accuracy on the
+    experiences trained before k over the first ``window`` steps of k (mean over seeds), one line
+    per k. Drawn for cells evaluated step by step there (``train.eval_dense``) with at least five
+    evaluations inside the window."""
+    def zoom(r):
+        steps = np.asarray(r.curves["steps"])
+        acc = np.asarray(r.curves["acc"], dtype=float)
+        out = {}
+        for k, s in enumerate(r.curves["starts"][1:], start=1):
+            rel = steps[s:] - steps[s]
+            n = int(np.searchsorted(rel, window, side="right"))
+            if n >= 6:                  # the start plus at least five evaluations inside the window
+                out[k] = (rel[:n], 100 * acc[s:s + n, :k].mean(axis=1))
+        return out
+    have = {m: [zoom(r) for r in rs] for m, rs in by_method.items()
+            if rs[0].curves.get("acc") and (rs[0].cell.get("train") or {}).get("eval_dense", 0) > 0}
+    have = {m: zs for m, zs in have.items() if zs and zs[0]}
+    if not have:
+        return None
+    fig, axes = _grid(len(have), per_row=3, w=3.4, h=2.5, xlabel="steps into experience k",
+                      ylabel="accuracy on experiences < k (%)")
+    for ax, (method, zs) in zip(axes, have.items()):
+        for k in zs[0]:
+            runs = [z[k] for z in zs if k in z]
+            n = min(len(x) for x, _ in runs)
+            ax.plot(runs[0][0][:n], np.mean([y[:n] for _, y in runs], axis=0), color=colour(k), lw=1.2,
+                    label=f"k = {k}")
+        ax.set_ylim(-2, 102)
+        ax.set_title(method)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 6), frameon=False)
+    return fig
+
+
 def forgetting_per_experience(by_method: dict[str, list]) -> "Figure":
     """max_l R[l, j] - R[T-1, j] for every experience j < T-1, mean over seeds, one bar per method."""
     plt = _plt()

@@ -2,8 +2,9 @@
 
 ``run_cell`` is the only place that seeds global RNGs. Data stay in memory as tensors on the
 run's device; batches are index slices. After each experience every experience is evaluated
-(the accuracy matrix R); every ``eval_every`` steps a fixed subset of each seen experience is
-evaluated (curves for the stability gap).
+(the accuracy matrix R); every ``eval_every`` steps, and after each of the first ``eval_dense``
+steps of every experience, a fixed subset of each seen experience is evaluated (curves for the
+stability gap); ``eval_s`` and ``eval_share`` in the costs say what those evaluations took.
 """
 from __future__ import annotations
 
@@ -346,13 +347,19 @@ def run_cell(cell: Cell, progress=None) -> Result:
     trace: list[dict] = []
     online_eval, online, online_starts = bool(tr.get("online_eval", False)), [], []
 
+    every, dense = tr["eval_every"], tr.get("eval_dense", 0)
+    eval_time = 0.0
+
     def evaluate_curve(upto: int) -> None:
-        if tr["eval_every"] <= 0:
+        nonlocal eval_time
+        if every <= 0 and dense <= 0:
             return
+        t_eval = time.perf_counter()
         row = [accuracy(method, sub[j][0], sub[j][1], stream[j].task) if j <= upto else float("nan")
                for j in range(T)]
         steps.append(step)
         curve.append(row)
+        eval_time += time.perf_counter() - t_eval
 
     for i, exp in enumerate(stream):
         method.begin(exp)
@@ -360,6 +367,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
         evaluate_curve(i)
         t0 = time.perf_counter()
         online_starts.append(len(online))
+        step0 = step
         for x, y in method.batches(exp, batch_size=tr["batch_size"], epochs=tr["epochs"], generator=g):
             if online_eval:          # prequential: score the batch before training on it
                 online.append(float((method.predict(x, exp.task).argmax(1) == y).float().mean()))
@@ -368,7 +376,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
             n_seen += len(y)
             if not math.isfinite(float(loss)):
                 raise divergence(cell, model, f"the loss is {float(loss)}", i, step)
-            if tr["eval_every"] > 0 and step % tr["eval_every"] == 0:
+            if (every > 0 and step % every == 0) or step - step0 <= dense:
                 train_time += time.perf_counter() - t0
                 check_weights(cell, model, norm0, i, step)
                 evaluate_curve(i)
@@ -395,6 +403,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
         "peak_mem_kind": ("cuda max allocated" if device.type == "cuda" else
                           "peak RSS during the cell" if rss_reset else "process peak RSS"),
         "params": sum(p.numel() for p in model.parameters()),
+        "eval_s": eval_time, "eval_share": eval_time / max(time.perf_counter() - t_start, 1e-9),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}
     if online_eval:

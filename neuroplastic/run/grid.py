@@ -59,6 +59,7 @@ OPTIONAL_TRAIN = {
     "tta_setting": "reset_each_shift",   # test-time adaptation: see neuroplastic.tta.SETTINGS
     "tta_batch_size": 128,               # test batch size of the TTA pass
     "online_eval": False,                # score every training batch before training on it
+    "eval_dense": 0,                     # continual evaluation after each of the first N steps of every experience
 }
 DEFAULT_MODEL = {"name": "mlp", "widths": [400, 400]}
 TOP_KEYS = ("description", "seeds", "device", "train", "model", "streams", "methods")
@@ -218,6 +219,10 @@ def _check_train(train: dict, where: str) -> dict:
     if "tta_batch_size" in t and (not isinstance(t["tta_batch_size"], int) or isinstance(t["tta_batch_size"], bool)
                                   or t["tta_batch_size"] < 1):
         raise ConfigError(f"{where}: tta_batch_size={t['tta_batch_size']!r} must be a positive integer.")
+    if "eval_dense" in t and (not isinstance(t["eval_dense"], int) or isinstance(t["eval_dense"], bool)
+                              or t["eval_dense"] < 0):
+        raise ConfigError(f"{where}: eval_dense={t['eval_dense']!r} must be a non-negative integer "
+                          f"(steps evaluated one by one at the start of each experience).")
     if "online_eval" in t and not isinstance(t["online_eval"], bool):
         raise ConfigError(f"{where}: online_eval={t['online_eval']!r} must be true or false.")
     for key in ("epochs", "batch_size", "eval_every", "eval_subset"):
