@@ -15,6 +15,8 @@ def test_method_contract(name):
     ("er", {"buffer_size": 50, "replay_batch_size": 8}),
     ("derpp", {"alpha": 0.5, "beta": 0.3}),
     ("si", {"c": 0.3}),
+    ("fpf", {"host": "derpp", "host_kwargs": {"buffer_size": 20}, "s": 2, "buffer_size": 20, "alpha": 0.3}),
+    ("kfpf_sgd", {"k": 3, "s": 1, "buffer_size": 16, "fpf_epochs": 1}),
 ])
 def test_method_contract_with_options(name, kwargs):
     check_method(name, kwargs)
@@ -26,6 +28,9 @@ def test_method_contract_with_options(name, kwargs):
     ("er", {"buffer_size": 0}, "buffer_size=0"),
     ("si", {"xi": 0}, "xi=0"),
     ("lwf", {"temperature": "hot"}, "temperature='hot'"),
+    ("fpf", {"host": "fpf"}, "host='fpf'"),
+    ("kfpf_kd", {"k": 0}, "k=0"),
+    ("kfpf_sgd", {"s": -1}, "s=-1"),
 ])
 def test_bad_hyper_parameters_name_the_value(name, kwargs, needle):
     with pytest.raises(ValueError, match=needle.replace("(", r"\(")):

@@ -12,6 +12,7 @@ from .esn import ESN
 from .er import ER
 from .ewc import EWC
 from .fetril import FeTrIL, FrozenNCM
+from .fpf import FPF
 from .finetune import Finetune
 from .gpm import GPM
 from .granet import GMP, GraNet
@@ -21,6 +22,7 @@ from .homeostatic_lr import LRH, LRR
 from .interventions import AdaptiveUpdateRatio, ReDo, ShrinkPerturb
 from .hopfield_memory import HopfieldMemory
 from .joint import Joint
+from .kfpf import KFPF, KFPFKD
 from .lsm import LSM, LSMSTDP, NALSM
 from .lwf import LwF
 from .metaplastic import Metaplastic
@@ -42,7 +44,7 @@ METHODS: dict[str, type[Method]] = {
     "redo": ReDo, "shrink_perturb": ShrinkPerturb, "adaptive_ur": AdaptiveUpdateRatio,
     "granet": GraNet, "gmp": GMP, "fetril": FeTrIL, "ncm": FrozenNCM,
     "metaplastic": Metaplastic, "nalsm": NALSM, "lsm_stdp": LSMSTDP, "lsm": LSM,
-    "esn": ESN, "refresh": Refresh,
+    "esn": ESN, "refresh": Refresh, "fpf": FPF, "kfpf_sgd": KFPF, "kfpf_kd": KFPFKD,
 }
 
 

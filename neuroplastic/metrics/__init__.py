@@ -29,6 +29,7 @@ METRICS = {
     "weight_change": ("relative weight change ||W - W0|| / ||W0||", False),
     "wall_s": ("wall time of the cell (s)", False),
     "samples_per_s": ("training samples per second", True),
+    "train_gflops": ("training compute estimate: forward GFLOPs x (3 x samples with gradients + samples without)", False),
     "eval_share": ("share of the cell's wall time spent in continual evaluation (%)", False),
     "peak_mem_mb": ("peak memory (MB)", False),
     "params": ("parameter count", False),

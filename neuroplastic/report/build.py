@@ -26,8 +26,8 @@ from ..run.summary import result_metrics
 from . import plots
 
 TABLE = ("acc", "bwt", "forgetting", "min_acc", "wc_acc", "online_acc", "recovery", "branching", "liquid_hz", "fau",
-         "wall_s", "samples_per_s", "eval_share")
-OPTIONAL_COLUMNS = ("online_acc", "recovery", "branching", "liquid_hz", "eval_share")
+         "wall_s", "samples_per_s", "train_gflops", "eval_share")
+OPTIONAL_COLUMNS = ("online_acc", "recovery", "branching", "liquid_hz", "train_gflops", "eval_share")
 ALPHA = 0.05
 FIGURES = (
     ("matrices", plots.accuracy_matrices, "Accuracy matrices (mean over seeds): row i, column j is the "
@@ -40,6 +40,9 @@ FIGURES = (
      "learned before experience k over the first 50 steps of k, one line per k (mean over seeds); drawn "
      "where the curves were evaluated step by step there (train.eval_dense). A dip that recovers within "
      "the experience is invisible to evaluation at experience ends only."),
+    ("module_drift", plots.module_drift, "Module sensitivity (FPF): each module's relative drift "
+     "||theta - theta'|| / ||theta'|| (parameters and BatchNorm statistics) between consecutive FPF points, "
+     "mean over seeds; a star marks the modules fine-tuned at the last point."),
     ("forgetting", plots.forgetting_per_experience, "Forgetting of each experience at the end: its best "
      "accuracy after being trained minus its final accuracy (mean over seeds)."),
     ("plasticity", plots.plasticity, "Plasticity after each experience, on a fixed probe batch: fraction "
@@ -268,6 +271,7 @@ def stream_section(stream: str, by_method: dict[str, list[Result]], figures_dir:
         return "\n".join(parts)
     titles = {"matrices": "Accuracy matrices", "curves": "Continual evaluation curves",
               "gap_zoom": "The stability gap, first steps of each experience",
+              "module_drift": "Module sensitivity",
               "forgetting": "Forgetting per experience", "plasticity": "Plasticity over experiences",
               "online": "Online accuracy and learning rate", "liquid": "Spiking liquids",
               "liquid_sizes": "Accuracy against reservoir size",

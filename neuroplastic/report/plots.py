@@ -129,6 +129,27 @@ def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
     return fig
 
 
+def module_drift(by_method: dict[str, list]) -> "Figure | None":
+    """Which modules move most: each module's relative drift between consecutive FPF points
+    (experience ends for ``fpf``, the FPF calls of ``kfpf_*``), mean over seeds, as a heat map per
+    method; the modules FPF fine-tuned at the last point are marked with a star."""
+    have = {m: rs for m, rs in by_method.items() if (rs[0].curves.get("method_trace") or {}).get("drift")}
+    if not have:
+        return None
+    fig, axes = _grid(len(have), per_row=2, w=4.8, h=2.8, xlabel="FPF point", ylabel="")
+    for ax, (method, rs) in zip(axes, have.items()):
+        traces = [r.curves["method_trace"] for r in rs]
+        names = list(traces[0]["drift"][0])
+        n = min(len(t["drift"]) for t in traces)
+        d = np.mean([[[t["drift"][i][m] for i in range(n)] for m in names] for t in traces], axis=0)
+        im = ax.imshow(d, aspect="auto", cmap="viridis")
+        tuned = traces[0]["tuned"][n - 1] if traces[0]["tuned"] else []
+        ax.set_yticks(range(len(names)), [f"{m} *" if m in tuned else m for m in names], fontsize=7)
+        ax.set_title(method)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="relative drift")
+    return fig
+
+
 def forgetting_per_experience(by_method: dict[str, list]) -> "Figure":
     """max_l R[l, j] - R[T-1, j] for every experience j < T-1, mean over seeds, one bar per method."""
     plt = _plt()

@@ -27,6 +27,7 @@ import torch
 
 from .. import methods, models, streams
 from ..metrics import plasticity
+from .compute import ComputeMeter, forward_flops
 from ..streams import Experience, as_float
 
 log = logging.getLogger(__name__)
@@ -329,6 +330,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
         method_kwargs.setdefault("seed", cell.seed)
     method = methods.make(cell.method, **method_kwargs)
     method.setup(model, make_optimizer(model.parameters(), tr))
+    fwd_flops = forward_flops(model, as_float(stream[0].train[0][:1]), stream[0].task)
+    meter = ComputeMeter(model)
 
     T = len(stream)
     g = torch.Generator().manual_seed(cell.seed)
@@ -362,7 +365,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
         eval_time += time.perf_counter() - t_eval
 
     for i, exp in enumerate(stream):
-        method.begin(exp)
+        with meter.counting():
+            method.begin(exp)
         starts.append(len(curve))
         evaluate_curve(i)
         t0 = time.perf_counter()
@@ -371,7 +375,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
         for x, y in method.batches(exp, batch_size=tr["batch_size"], epochs=tr["epochs"], generator=g):
             if online_eval:          # prequential: score the batch before training on it
                 online.append(float((method.predict(x, exp.task).argmax(1) == y).float().mean()))
-            loss = method.observe(x, y)
+            with meter.counting():
+                loss = method.observe(x, y)
             step += 1
             n_seen += len(y)
             if not math.isfinite(float(loss)):
@@ -382,7 +387,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
                 evaluate_curve(i)
                 t0 = time.perf_counter()
         train_time += time.perf_counter() - t0
-        method.end(exp)
+        with meter.counting():
+            method.end(exp)
         check_weights(cell, model, norm0, i, step)
         boundaries.append(len(curve))
         evaluate_curve(i)
@@ -403,6 +409,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
         "peak_mem_kind": ("cuda max allocated" if device.type == "cuda" else
                           "peak RSS during the cell" if rss_reset else "process peak RSS"),
         "params": sum(p.numel() for p in model.parameters()),
+        "grad_samples": meter.grad_samples, "nograd_samples": meter.nograd_samples, "fwd_flops": fwd_flops,
+        "train_gflops": fwd_flops * (3 * meter.grad_samples + meter.nograd_samples) / 1e9,
         "eval_s": eval_time, "eval_share": eval_time / max(time.perf_counter() - t_start, 1e-9),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}

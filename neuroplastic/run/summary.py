@@ -53,7 +53,7 @@ def result_metrics(r: Result) -> dict[str, float]:
     out["branching"] = _num(_last(liquid.get("branching_factor")))
     out["bf_gap"] = abs(out["branching"] - 1.0)
     out["liquid_hz"] = _num(_last(liquid.get("liquid_hz")))
-    for k in ("wall_s", "samples_per_s", "peak_mem_mb", "params"):
+    for k in ("wall_s", "samples_per_s", "peak_mem_mb", "params", "train_gflops"):
         out[k] = _num(r.costs.get(k))
     out["eval_share"] = 100 * _num(r.costs.get("eval_share")) if acc.size else float("nan")
     assert set(out) == set(METRICS), set(out) ^ set(METRICS)
