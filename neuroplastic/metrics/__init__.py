@@ -20,6 +20,7 @@ METRICS = {
     "wc_acc": ("worst-case accuracy WC-ACC (%)", True),
     "wf10": ("windowed forgetting, w = 10 evaluations (points)", False),
     "wp10": ("windowed plasticity, w = 10 evaluations (points)", True),
+    "facilitation": ("forward facilitation: accuracy on each new task after its first train.eval_dense steps minus the first task's, on streams whose tasks recur (points)", True),
     "lca10": ("learning-curve area: mean accuracy over each experience's first 11 evaluations while it trains (beta = 10; none where fewer) (%)", True),
     "online_acc": ("prequential accuracy: each batch scored before training on it (%), train.online_eval", True),
     "recovery": ("batches to recover the pre-shift online accuracy after a shift (mean)", False),

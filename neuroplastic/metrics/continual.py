@@ -150,3 +150,33 @@ def recovery_times(online, starts, window: int = 10, tol: float = 0.02) -> list[
         hit = np.nonzero(seg >= before - tol)[0]
         out.append(float(hit[0]) if hit.size else float("nan"))
     return out
+
+
+def per_task(R, task_ids, kinds, b=None):
+    """The accuracy matrix per task of a stream whose tasks recur (rehearsal experiences repeat a
+    task's test set): columns are each task's first experience, rows the state at the end of each
+    task's phase (just before the next new task, or at the stream's end). ``kinds`` marks each
+    experience ``"new"`` or not. Returns R (and b's matching entries when given)."""
+    R = _R(R)
+    first: dict = {}
+    for j, t in enumerate(task_ids):
+        first.setdefault(t, j)
+    cols = list(first.values())
+    news = [j for j, k in enumerate(kinds) if k == "new"]
+    rows = [n - 1 for n in news[1:]] + [len(kinds) - 1]
+    out = R[np.ix_(rows, cols)]
+    return out if b is None else (out, [b[j] for j in cols])
+
+
+def forward_facilitation(acc, starts, task_ids, kinds, k: int) -> float:
+    """Learning speed on each new task against the first: the accuracy on a new task k
+    evaluations into its first experience (``train.eval_dense`` >= k evaluates after each of the
+    first k steps) minus the first task's at the same point, mean over the later tasks; NaN when
+    an experience has fewer than k evaluations."""
+    acc = _curves(acc)
+    news = [j for j, kind in enumerate(kinds) if kind == "new"]
+    ends = [*starts[1:], len(acc)]
+    if len(news) < 2 or any(ends[j] - starts[j] <= k for j in news):
+        return float("nan")
+    at_k = [acc[starts[j] + k, j] for j in news]
+    return float(np.mean(at_k[1:]) - at_k[0])

@@ -414,6 +414,8 @@ def run_cell(cell: Cell, progress=None) -> Result:
         "eval_s": eval_time, "eval_share": eval_time / max(time.perf_counter() - t_start, 1e-9),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}
+    if all("task_id" in (e.meta or {}) and "kind" in (e.meta or {}) for e in stream):   # recurring tasks
+        curves.update(task_ids=[e.meta["task_id"] for e in stream], kinds=[e.meta["kind"] for e in stream])
     if online_eval:
         curves.update(online=online, online_starts=online_starts)
     if getattr(method, "trace_", None):      # a method's own per-step record, e.g. its learning rate

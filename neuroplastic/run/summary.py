@@ -14,6 +14,9 @@ from .cell import Result
 def result_metrics(r: Result) -> dict[str, float]:
     """Every metric of METRICS for one result (accuracies in %, differences in points)."""
     R = np.asarray(r.R, dtype=float)
+    b = r.b
+    if r.curves.get("task_ids") and len(R):        # recurring tasks: metrics per task, not per experience
+        R, b = continual.per_task(R, r.curves["task_ids"], r.curves["kinds"], r.b)
     if getattr(r, "memory", None) or getattr(r, "experiment", None):    # no accuracy matrix
         out = {k: float("nan") for k in METRICS}
         out["wall_s"] = _num(r.costs.get("wall_s"))
@@ -26,7 +29,7 @@ def result_metrics(r: Result) -> dict[str, float]:
         out = {
             "acc": 100 * continual.average_accuracy(R),
             "bwt": 100 * continual.backward_transfer(R),
-            "fwt": 100 * continual.forward_transfer(R, r.b),
+            "fwt": 100 * continual.forward_transfer(R, b),
             "forgetting": 100 * continual.forgetting(R),
             "aia": 100 * continual.average_incremental_accuracy(R),
             "learning_acc": 100 * continual.learning_accuracy(R),
@@ -40,6 +43,10 @@ def result_metrics(r: Result) -> dict[str, float]:
         out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10, r.curves["boundaries"])
     else:
         out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
+    dense = (r.cell.get("train") or {}).get("eval_dense", 0) if isinstance(r.cell, dict) else 0
+    out["facilitation"] = (100 * continual.forward_facilitation(acc, r.curves["starts"], r.curves["task_ids"],
+                                                                r.curves["kinds"], dense)
+                           if acc.size and dense and r.curves.get("task_ids") else float("nan"))
     online = r.curves.get("online") or []
     out["online_acc"] = 100 * continual.online_accuracy(online)
     rec = continual.recovery_times(online, r.curves.get("online_starts") or []) if online else []
