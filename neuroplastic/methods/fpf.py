@@ -27,7 +27,8 @@ import torch
 from ..streams import Experience
 from . import _fpf
 from ._buffer import Reservoir
-from ._method import Method, check, is_number
+from ._hosted import Hosted
+from ._method import check, is_number
 from .er import _task_vector
 
 
@@ -42,44 +43,21 @@ def check_fpf(s, buffer_size, fpf_epochs, fpf_lr, fpf_batch_size, alpha) -> None
     check(is_number(alpha) and alpha >= 0, "alpha", alpha, "a number >= 0 (0: cross-entropy only)")
 
 
-class FPF(Method):
+class FPF(Hosted):
     def __init__(self, *, host: str = "er", host_kwargs: dict | None = None, s: int = 3, buffer_size: int = 500,
                  fpf_epochs: int = 5, fpf_lr: float = 0.03, fpf_batch_size: int = 32, alpha: float = 0.0,
                  seed: int = 0) -> None:
         super().__init__()
-        from . import METHODS, make
-
-        check(isinstance(host, str) and host in METHODS and host not in ("fpf", "refresh"), "host", host,
-              "a registered method to run FPF after, e.g. 'er', 'derpp' or 'finetune'")
-        check(host_kwargs is None or isinstance(host_kwargs, dict), "host_kwargs", host_kwargs,
-              "a table of the host's hyper-parameters, e.g. { buffer_size = 500 }")
+        self.make_host(host, host_kwargs, seed, "'er', 'derpp' or 'finetune'")
         check_fpf(s, buffer_size, fpf_epochs, fpf_lr, fpf_batch_size, alpha)
         self.host, self.host_kwargs, self.s, self.buffer_size = host, host_kwargs, s, buffer_size
         self.fpf_epochs, self.fpf_lr, self.fpf_batch_size, self.alpha, self.seed = (
             fpf_epochs, fpf_lr, fpf_batch_size, alpha, seed)
-        kwargs = dict(host_kwargs or {})
-        if "seed" in METHODS[host].param_names():
-            kwargs.setdefault("seed", seed)
-        self.host_ = make(host, **kwargs)
-        self.needs_model, self.scenarios = self.host_.needs_model, self.host_.scenarios
-        self.buffer_ = Reservoir(buffer_size, torch.Generator().manual_seed(seed + 1))
-        self.generator_ = torch.Generator().manual_seed(seed + 2)
-        self.scores_: dict[str, list[float]] = {}
-        self.snapshot_: dict | None = None
-        self.fpf_samples_ = 0
-        self.trace_: dict = {"experience": [], "drift": [], "tuned": []}
+        init_fpf_state(self)
 
     def setup(self, model, optimizer):
-        self.host_.setup(model, optimizer)
         self.snapshot_ = _fpf.snapshot(model)
         return super().setup(model, optimizer)
-
-    def begin(self, exp: Experience) -> None:
-        super().begin(exp)
-        self.host_.begin(exp)
-
-    def batches(self, exp: Experience, **kwargs):
-        return self.host_.batches(exp, **kwargs)
 
     def observe(self, x, y):
         loss = self.host_.observe(x, y)
@@ -95,19 +73,31 @@ class FPF(Method):
 
     def end(self, exp: Experience) -> None:
         self.host_.end(exp)
-        now = _fpf.snapshot(self.model)
-        drift = _fpf.relative_drift(self.snapshot_, now)
-        for n, d in drift.items():
-            self.scores_.setdefault(n, []).append(d)
-        tuned = _fpf.most_sensitive(self.scores_, self.s) if self.s and exp.index > 0 else []
-        if tuned:
-            self.fpf_samples_ += _fpf.finetune_on_buffer(
-                self.model, tuned, self.buffer_.sample(len(self.buffer_)), epochs=self.fpf_epochs, lr=self.fpf_lr,
-                batch_size=self.fpf_batch_size, alpha=self.alpha, task=self.task_, generator=self.generator_)
-        self.snapshot_ = _fpf.snapshot(self.model)
-        self.trace_["experience"].append(exp.index)
-        self.trace_["drift"].append(drift)
-        self.trace_["tuned"].append(tuned)
+        fpf_point(self, exp.index, tune=exp.index > 0)
 
-    def predict(self, x, task=None):
-        return self.host_.predict(x, task)
+
+def init_fpf_state(m) -> None:
+    """The learned state of an FPF method: its buffer, drift scores, last snapshot and trace."""
+    m.buffer_ = Reservoir(m.buffer_size, torch.Generator().manual_seed(m.seed + 1))
+    m.generator_ = torch.Generator().manual_seed(m.seed + 2)
+    m.scores_: dict[str, list[float]] = {}
+    m.snapshot_: dict | None = None
+    m.fpf_samples_ = 0
+    m.trace_: dict = {"experience": [], "drift": [], "tuned": []}
+
+
+def fpf_point(m, index: int, *, tune: bool = True) -> None:
+    """One FPF point: record each module's drift since the last point, fine-tune the s most
+    sensitive on the buffer (when ``tune`` and s > 0), take a new snapshot, trace it."""
+    drift = _fpf.relative_drift(m.snapshot_, _fpf.snapshot(m.model))
+    for n, d in drift.items():
+        m.scores_.setdefault(n, []).append(d)
+    tuned = _fpf.most_sensitive(m.scores_, m.s) if m.s and tune else []
+    if tuned:
+        m.fpf_samples_ += _fpf.finetune_on_buffer(
+            m.model, tuned, m.buffer_.sample(len(m.buffer_)), epochs=m.fpf_epochs, lr=m.fpf_lr,
+            batch_size=m.fpf_batch_size, alpha=m.alpha, task=m.task_, generator=m.generator_)
+    m.snapshot_ = _fpf.snapshot(m.model)
+    m.trace_["experience"].append(index)
+    m.trace_["drift"].append(drift)
+    m.trace_["tuned"].append(tuned)

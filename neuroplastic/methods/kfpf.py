@@ -16,15 +16,13 @@ many experiences follow. ``s = 0`` switches FPF off (plain fine-tuning). ``trace
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from ..streams import Experience
 from . import _fpf
-from ._buffer import Reservoir
 from ._method import Method, check
 from .er import _task_vector
-from .fpf import check_fpf
+from .fpf import check_fpf, fpf_point, init_fpf_state
 
 
 class KFPF(Method):
@@ -35,15 +33,10 @@ class KFPF(Method):
         check_fpf(s, buffer_size, fpf_epochs, fpf_lr, fpf_batch_size, alpha)
         self.k, self.s, self.buffer_size, self.fpf_epochs = k, s, buffer_size, fpf_epochs
         self.fpf_lr, self.fpf_batch_size, self.alpha, self.seed = fpf_lr, fpf_batch_size, alpha, seed
-        self.buffer_ = Reservoir(buffer_size, torch.Generator().manual_seed(seed + 1))
-        self.generator_ = torch.Generator().manual_seed(seed + 2)
-        self.scores_: dict[str, list[float]] = {}
-        self.snapshot_: dict | None = None
-        self.fpf_samples_ = 0
+        init_fpf_state(self)
         self.due_: list[int] = []
         self.step_ = 0
         self.index_ = 0
-        self.trace_: dict = {"experience": [], "drift": [], "tuned": []}
 
     def setup(self, model, optimizer):
         self.snapshot_ = _fpf.snapshot(model)
@@ -70,23 +63,8 @@ class KFPF(Method):
             self.buffer_.add(x, y, out.detach(), _task_vector(self.task_, y))
         self.step_ += 1
         if self.s and self.step_ in self.due_:
-            self._fpf()
+            fpf_point(self, self.index_)
         return loss.detach()
-
-    def _fpf(self) -> None:
-        now = _fpf.snapshot(self.model)
-        drift = _fpf.relative_drift(self.snapshot_, now)
-        for n, d in drift.items():
-            self.scores_.setdefault(n, []).append(d)
-        tuned = _fpf.most_sensitive(self.scores_, self.s)
-        self.fpf_samples_ += _fpf.finetune_on_buffer(
-            self.model, tuned, self.buffer_.sample(len(self.buffer_)), epochs=self.fpf_epochs, lr=self.fpf_lr,
-            batch_size=self.fpf_batch_size, alpha=self.alpha, task=self.task_, generator=self.generator_)
-        self.snapshot_ = _fpf.snapshot(self.model)
-        self.trace_["experience"].append(self.index_)
-        self.trace_["drift"].append(drift)
-        self.trace_["tuned"].append(tuned)
-
 
 class KFPFKD(KFPF):
     """k-FPF-KD (Zhao, Zhou, Long, Jiang & Zhang, ICML 2023): k-FPF with DER's logit distillation in

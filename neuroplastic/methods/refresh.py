@@ -30,45 +30,28 @@ from torch import Tensor
 
 from ..streams import Experience, as_float
 from ._fisher import diag_fisher
-from ._method import Method, check, is_number
+from ._hosted import Hosted
+from ._method import check, is_number
 
 
-class Refresh(Method):
+class Refresh(Hosted):
     def __init__(self, *, host: str = "derpp", host_kwargs: dict | None = None, delta: float = 1e-5,
                  unlearn_lr: float = 0.01, noise: float = 1e-3, damping: float = 1e-3, tau: float = 1e-5,
                  fisher_batch: int = 256, seed: int = 0) -> None:
         super().__init__()
-        from . import METHODS, make
-
-        check(isinstance(host, str) and host in METHODS and host != "refresh", "host", host,
-              "a registered method to refresh, e.g. 'derpp', 'er' or 'ewc'")
-        check(host_kwargs is None or isinstance(host_kwargs, dict), "host_kwargs", host_kwargs,
-              "a table of the host's hyper-parameters, e.g. { buffer_size = 200 }")
+        self.make_host(host, host_kwargs, seed, "'derpp', 'er' or 'ewc'")
         for name, v in (("delta", delta), ("unlearn_lr", unlearn_lr), ("noise", noise), ("damping", damping),
                         ("tau", tau)):
             check(is_number(v) and v >= 0, name, v, "a number >= 0")
         check(isinstance(fisher_batch, int) and fisher_batch >= 1, "fisher_batch", fisher_batch, "an integer >= 1")
         self.host, self.host_kwargs, self.delta, self.unlearn_lr = host, host_kwargs, delta, unlearn_lr
         self.noise, self.damping, self.tau, self.fisher_batch, self.seed = noise, damping, tau, fisher_batch, seed
-        kwargs = dict(host_kwargs or {})
-        if "seed" in METHODS[host].param_names():
-            kwargs.setdefault("seed", seed)
-        self.host_ = make(host, **kwargs)
-        self.needs_model, self.scenarios = self.host_.needs_model, self.host_.scenarios
         self.fisher_: dict[str, Tensor] = {}
         self.generator_: torch.Generator | None = None
 
     def setup(self, model, optimizer):
-        self.host_.setup(model, optimizer)
         self.generator_ = torch.Generator(device=next(model.parameters()).device).manual_seed(self.seed)
         return super().setup(model, optimizer)
-
-    def begin(self, exp: Experience) -> None:
-        super().begin(exp)
-        self.host_.begin(exp)
-
-    def batches(self, exp: Experience, **kwargs):
-        return self.host_.batches(exp, **kwargs)
 
     def observe(self, x: Tensor, y: Tensor) -> Tensor:
         loss = self.host_.observe(x, y)
@@ -97,9 +80,6 @@ class Refresh(Method):
             new = fisher_weighted(self.model, exp, self.task_, self.fisher_batch)
             for name, f in new.items():
                 self.fisher_[name] = self.tau * self.fisher_[name] + f if name in self.fisher_ else f
-
-    def predict(self, x: Tensor, task: int | None = None) -> Tensor:
-        return self.host_.predict(x, task)
 
 
 def fisher_weighted(model, exp: Experience, task, chunk: int) -> dict[str, Tensor]:
