@@ -36,8 +36,8 @@ FIGURES = (
     ("curves", plots.curves, "Continual evaluation: accuracy on each experience's fixed test subset during "
      "training (mean over seeds); dashed lines mark the ends of experiences. A dip right after a boundary "
      "that recovers later is the stability gap (De Lange et al. 2023)."),
-    ("gap_zoom", plots.gap_zoom, "The stability gap up close: the mean accuracy on the experiences "
-     "learned before experience k over the first 50 steps of k, one line per k (mean over seeds); drawn "
+    ("gap_zoom", plots.gap_zoom, "The stability gap up close: the accuracy on experience k - 1, the one "
+     "just learned, over the first 50 steps of experience k, one line per k (mean over seeds); drawn "
      "where the curves were evaluated step by step there (train.eval_dense). A dip that recovers within "
      "the experience is invisible to evaluation at experience ends only."),
     ("module_drift", plots.module_drift, "Module sensitivity (FPF): each module's relative drift "

@@ -95,9 +95,9 @@ def curves(by_method: dict[str, list]) -> "Figure | None":
 
 
 def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
-    """The stability gap up close: for each experience k after the first, the mean accuracy on the
-    experiences trained before k over the first ``window`` steps of k (mean over seeds), one line
-    per k. Drawn for cells evaluated step by step there (``train.eval_dense``) with at least five
+    """The stability gap up close: for each experience k after the first, the accuracy on
+    experience k - 1 (the one just learned) over the first ``window`` steps of k (mean over
+    seeds), one line per k. Drawn for cells evaluated step by step there (``train.eval_dense``) with at least five
     evaluations inside the window."""
     def zoom(r):
         steps = np.asarray(r.curves["steps"])
@@ -107,7 +107,7 @@ def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
             rel = steps[s:] - steps[s]
             n = int(np.searchsorted(rel, window, side="right"))
             if n >= 6:                  # the start plus at least five evaluations inside the window
-                out[k] = (rel[:n], 100 * acc[s:s + n, :k].mean(axis=1))
+                out[k] = (rel[:n], 100 * acc[s:s + n, k - 1])
         return out
     have = {m: [zoom(r) for r in rs] for m, rs in by_method.items()
             if rs[0].curves.get("acc") and (rs[0].cell.get("train") or {}).get("eval_dense", 0) > 0}
@@ -115,7 +115,7 @@ def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
     if not have:
         return None
     fig, axes = _grid(len(have), per_row=3, w=3.4, h=2.5, xlabel="steps into experience k",
-                      ylabel="accuracy on experiences < k (%)")
+                      ylabel="accuracy on experience k - 1 (%)")
     for ax, (method, zs) in zip(axes, have.items()):
         for k in zs[0]:
             runs = [z[k] for z in zs if k in z]
