@@ -63,7 +63,8 @@ def finetune_on_buffer(model: nn.Module, modules: list[str], data: list[Tensor],
     params = [p for n in modules for p in table[n]]
     if not params or epochs == 0 or len(data[0]) == 0:
         return 0
-    frozen = [p for ps in table.values() for p in ps if not any(p is q for q in params)]
+    chosen = {id(p) for p in params}
+    frozen = [p for ps in table.values() for p in ps if id(p) not in chosen]
     flags = [p.requires_grad for p in frozen]
     for p in frozen:
         p.requires_grad_(False)

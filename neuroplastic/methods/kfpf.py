@@ -66,6 +66,7 @@ class KFPF(Method):
             fpf_point(self, self.index_)
         return loss.detach()
 
+
 class KFPFKD(KFPF):
     """k-FPF-KD (Zhao, Zhou, Long, Jiang & Zhang, ICML 2023): k-FPF with DER's logit distillation in
     the fine-tuning (``alpha`` > 0); see ``KFPF``."""

@@ -97,8 +97,8 @@ def curves(by_method: dict[str, list]) -> "Figure | None":
 def gap_zoom(by_method: dict[str, list], window: int = 50) -> "Figure | None":
     """The stability gap up close: for each experience k after the first, the accuracy on
     experience k - 1 (the one just learned) over the first ``window`` steps of k (mean over
-    seeds), one line per k. Drawn for cells evaluated step by step there (``train.eval_dense``) with at least five
-    evaluations inside the window."""
+    seeds), one line per k. Drawn for cells evaluated step by step there (``train.eval_dense``)
+    with at least five evaluations inside the window."""
     def zoom(r):
         steps = np.asarray(r.curves["steps"])
         acc = np.asarray(r.curves["acc"], dtype=float)

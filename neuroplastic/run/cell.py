@@ -397,13 +397,15 @@ def run_cell(cell: Cell, progress=None) -> Result:
         if progress is not None:
             progress(i + 1, T)
 
+    meter.remove()
     figures = {**trace[-1], "trace": trace}     # final values, and one entry per experience
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         peak_mb = peak_rss_mb()
+    wall = time.perf_counter() - t_start
     costs = {
-        "wall_s": time.perf_counter() - t_start, "train_s": train_time,
+        "wall_s": wall, "train_s": train_time,
         "samples_per_s": n_seen / train_time if train_time > 0 else float("nan"),
         "train_samples": n_seen, "steps": step, "peak_mem_mb": peak_mb,
         "peak_mem_kind": ("cuda max allocated" if device.type == "cuda" else
@@ -411,7 +413,7 @@ def run_cell(cell: Cell, progress=None) -> Result:
         "params": sum(p.numel() for p in model.parameters()),
         "grad_samples": meter.grad_samples, "nograd_samples": meter.nograd_samples, "fwd_flops": fwd_flops,
         "train_gflops": fwd_flops * (3 * meter.grad_samples + meter.nograd_samples) / 1e9,
-        "eval_s": eval_time, "eval_share": eval_time / max(time.perf_counter() - t_start, 1e-9),
+        "eval_s": eval_time, "eval_share": eval_time / max(wall, 1e-9),
     }
     curves = {"steps": steps, "acc": curve, "starts": starts, "boundaries": boundaries}
     if all("task_id" in (e.meta or {}) and "kind" in (e.meta or {}) for e in stream):   # recurring tasks

@@ -43,7 +43,7 @@ def result_metrics(r: Result) -> dict[str, float]:
         out["lca10"] = 100 * continual.learning_curve_area(acc, r.curves["starts"], 10, r.curves["boundaries"])
     else:
         out.update({k: float("nan") for k in ("min_acc", "wc_acc", "wf10", "wp10", "lca10")})
-    dense = (r.cell.get("train") or {}).get("eval_dense", 0) if isinstance(r.cell, dict) else 0
+    dense = (r.cell.get("train") or {}).get("eval_dense", 0)
     out["facilitation"] = (100 * continual.forward_facilitation(acc, r.curves["starts"], r.curves["task_ids"],
                                                                 r.curves["kinds"], dense)
                            if acc.size and dense and r.curves.get("task_ids") else float("nan"))
